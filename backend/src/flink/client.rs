@@ -1,0 +1,158 @@
+//! The Flink REST client: one `reqwest::Client` per datasource instance, so connections are
+//! kept alive across queries; every request is time- and size-bounded.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+use crate::settings::{FlinkAuth, FlinkSettings};
+
+/// Flink answers are small JSON documents; anything far larger is a misconfigured URL or a proxy
+/// error page, and must not exhaust the plugin's memory.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FlinkError {
+    #[error("cannot reach Flink at {url}: {reason}; check the Flink REST URL and that the JobManager is up")]
+    Unreachable { url: String, reason: String },
+    #[error("Flink answered {path} with HTTP {status}{hint}")]
+    Status {
+        path: String,
+        status: u16,
+        hint: &'static str,
+    },
+    #[error("Flink's answer to {path} is not the JSON expected: {reason}")]
+    NotJson { path: String, reason: String },
+    #[error("Flink's answer to {path} is larger than {limit} bytes; is the Flink REST URL right?")]
+    TooLarge { path: String, limit: usize },
+    #[error("Flink did not answer {path} within {seconds:.1} s")]
+    Timeout { path: String, seconds: f64 },
+    #[error("Flink TLS settings: {0}")]
+    Tls(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct FlinkClient {
+    http: reqwest::Client,
+    base: String,
+    auth: FlinkAuth,
+    request_timeout: Duration,
+}
+
+impl FlinkClient {
+    pub fn new(settings: &FlinkSettings, request_timeout: Duration) -> Result<Self, FlinkError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(request_timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("pipeline-health/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &settings.ca_cert {
+            let cert = reqwest::Certificate::from_pem(ca.expose().as_bytes())
+                .map_err(|_| FlinkError::Tls("flinkTlsCaCert is not a PEM certificate".into()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| FlinkError::Tls(e.to_string()))?;
+        Ok(FlinkClient {
+            http,
+            base: settings.url.clone(),
+            auth: settings.auth.clone(),
+            request_timeout,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// GET `path` (starting with `/`) and decode the JSON answer as `T`.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, FlinkError> {
+        let body = self.get_bytes(path).await?;
+        serde_json::from_slice(&body).map_err(|e| FlinkError::NotJson {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, FlinkError> {
+        let fut = self.fetch(path);
+        match tokio::time::timeout(self.request_timeout, fut).await {
+            Ok(result) => result,
+            Err(_) => Err(FlinkError::Timeout {
+                path: path.to_string(),
+                seconds: self.request_timeout.as_secs_f64(),
+            }),
+        }
+    }
+
+    async fn fetch(&self, path: &str) -> Result<Vec<u8>, FlinkError> {
+        let mut request = self.http.get(format!("{}{}", self.base, path));
+        request = match &self.auth {
+            FlinkAuth::None => request,
+            FlinkAuth::Basic { username, password } => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+            FlinkAuth::Bearer { token } => request.bearer_auth(token.expose()),
+        };
+        let response = request.send().await.map_err(|e| FlinkError::Unreachable {
+            url: self.base.clone(),
+            reason: describe_reqwest_error(&e),
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            let hint = match status.as_u16() {
+                401 | 403 => "; check the Flink credentials in the datasource settings",
+                404 => "; the job or vertex may be gone, or the URL points at something that is not Flink",
+                _ => "",
+            };
+            return Err(FlinkError::Status {
+                path: path.to_string(),
+                status: status.as_u16(),
+                hint,
+            });
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n as usize > MAX_BODY_BYTES)
+        {
+            return Err(FlinkError::TooLarge {
+                path: path.to_string(),
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| FlinkError::Unreachable {
+                url: self.base.clone(),
+                reason: describe_reqwest_error(&e),
+            })?;
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(FlinkError::TooLarge {
+                    path: path.to_string(),
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// reqwest's Display stops at "error sending request"; the cause chain says what happened
+/// (connection refused, DNS, certificate). URLs carry no secrets here: credentials travel in
+/// headers, never in the URL.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,19 @@
+//! Pipeline Health datasource backend: asks Kafka and the Flink REST API directly and answers
+//! Grafana's QueryData, CheckHealth, CollectMetrics and CallResource calls.
+//!
+//! Map of the crate (see ARCHITECTURE.md for the whole repository):
+//! - [`plugin`]: the gRPC services; resolves the datasource instance, dispatches queries.
+//! - [`query`]: typed query parsing and the query types that combine several sources.
+//! - [`kafka`], [`flink`]: the upstream clients and what is derived from their answers.
+//! - [`settings`], [`instance`]: datasource settings and the per-datasource clients.
+//! - [`frames`], [`error`], [`metrics`]: frame builders, user-facing errors, own metrics.
+
+pub mod error;
+pub mod flink;
+pub mod frames;
+pub mod instance;
+pub mod kafka;
+pub mod metrics;
+pub mod plugin;
+pub mod query;
+pub mod settings;

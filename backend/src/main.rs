@@ -1,0 +1,36 @@
+//! `gpx_kafkaflink`: the Pipeline Health datasource backend.
+//!
+//! Started by Grafana, it prints the go-plugin handshake line and serves gRPC.
+
+use grafana_plugin_sdk::backend;
+use pipeline_backend::plugin;
+use tracing_subscriber::{prelude::*, EnvFilter};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The handshake line must be the first thing on stdout; nothing may print before it.
+    let listener = backend::initialize().await?;
+    init_logging()?;
+    let plugin = plugin::PipelinePlugin::new();
+    backend::Plugin::new()
+        .data_service(plugin.clone())
+        .diagnostics_service(plugin.clone())
+        .resource_service(plugin)
+        .start(listener)
+        .await?;
+    Ok(())
+}
+
+/// Logs go to stderr in the format Grafana reads (hclog JSON), level from `RUST_LOG`.
+fn init_logging() -> Result<(), Box<dyn std::error::Error>> {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // The SDK's debug spans record whole requests, decrypted secureJsonData included:
+        // never let them through, whatever RUST_LOG asks for.
+        .add_directive("grafana_plugin_sdk=info".parse()?);
+    tracing_subscriber::registry()
+        .with(backend::layer())
+        .with(filter)
+        .try_init()?;
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! QueryData: every query of a request runs concurrently, each under its own timeout, and each
+//! answers with its frames or its own error.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::stream::{FuturesOrdered, StreamExt};
+use grafana_plugin_sdk::backend::{self, DataQuery, DataResponse};
+use grafana_plugin_sdk::data::Frame;
+
+use super::PipelinePlugin;
+use crate::error::{QueryError, RefIdError};
+use crate::instance::Instance;
+use crate::query::{self, ParsedQuery, QueryKind};
+
+#[backend::async_trait]
+impl backend::DataService for PipelinePlugin {
+    type Query = serde_json::Value;
+    type QueryError = RefIdError;
+    type Stream = backend::BoxDataResponseStream<Self::QueryError>;
+
+    async fn query_data(
+        &self,
+        request: backend::QueryDataRequest<Self::Query, Self>,
+    ) -> Self::Stream {
+        let instance = self.instance(request.plugin_context.instance_settings.as_ref());
+        let answers: FuturesOrdered<_> = request
+            .queries
+            .into_iter()
+            .map(|q| {
+                let instance = instance
+                    .as_ref()
+                    .map(Arc::clone)
+                    .map_err(QueryError::shared_copy);
+                self.answer(instance, q)
+            })
+            .collect();
+        Box::pin(futures::stream::iter(answers.collect::<Vec<_>>().await))
+    }
+}
+
+impl PipelinePlugin {
+    async fn answer(
+        &self,
+        instance: Result<Arc<Instance>, QueryError>,
+        q: DataQuery<serde_json::Value>,
+    ) -> Result<DataResponse, RefIdError> {
+        let ref_id = q.ref_id.clone();
+        let started = Instant::now();
+        let result = self.run(instance, &q).await;
+        let kind = ParsedQuery::parse(&q.query_type, &q.query)
+            .map(|p| p.kind.name())
+            .unwrap_or("invalid");
+        self.metrics
+            .observe_query(kind, started.elapsed(), result.is_ok());
+        match result {
+            Ok(frames) => {
+                let checked: Vec<_> = frames
+                    .iter()
+                    .map(|f| f.check())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| RefIdError {
+                        ref_id: ref_id.clone(),
+                        error: QueryError::Upstream(format!("internal: bad frame: {e}")),
+                    })?;
+                Ok(DataResponse::new(ref_id, checked))
+            }
+            Err(error) => {
+                tracing::info!(ref_id = %ref_id, error = %error, "query failed");
+                Err(RefIdError { ref_id, error })
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        instance: Result<Arc<Instance>, QueryError>,
+        q: &DataQuery<serde_json::Value>,
+    ) -> Result<Vec<Frame>, QueryError> {
+        let parsed = ParsedQuery::parse(&q.query_type, &q.query)?;
+        let instance = instance?;
+        let timeout = parsed.timeout(instance.settings.query_timeout);
+        let work = execute(&instance, &parsed, timeout);
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| QueryError::Timeout {
+                seconds: timeout.as_secs_f64(),
+                target: target_of(&parsed.kind),
+            })?
+    }
+}
+
+/// What a query waits on, for the timeout message.
+fn target_of(kind: &QueryKind) -> &'static str {
+    match kind {
+        QueryKind::Health(_) => "Kafka and Flink",
+    }
+}
+
+/// Run one parsed query against the datasource's upstreams.
+async fn execute(
+    instance: &Instance,
+    parsed: &ParsedQuery,
+    timeout: std::time::Duration,
+) -> Result<Vec<Frame>, QueryError> {
+    match &parsed.kind {
+        QueryKind::Health(_) => {
+            let rows = query::health::check_components(instance, timeout).await;
+            Ok(vec![query::health::frame(&rows)])
+        }
+    }
+}

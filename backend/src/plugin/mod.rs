@@ -1,0 +1,59 @@
+//! The gRPC services Grafana calls: QueryData ([`data`]), CheckHealth and CollectMetrics
+//! ([`diagnostics`]), CallResource ([`resource`]). Each one resolves the datasource instance,
+//! then hands off to the query, Kafka or Flink modules.
+
+mod data;
+mod diagnostics;
+mod resource;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use grafana_plugin_sdk::backend::DataSourceInstanceSettings;
+use grafana_plugin_sdk::prelude::GrafanaPlugin;
+
+use crate::error::QueryError;
+use crate::instance::{Instance, Instances};
+use crate::metrics::Metrics;
+
+pub type Settings = DataSourceInstanceSettings<serde_json::Value, HashMap<String, String>>;
+
+/// The plugin: shared by every request, cheap to clone.
+#[derive(Clone, GrafanaPlugin)]
+#[grafana_plugin(
+    plugin_type = "datasource",
+    json_data = "serde_json::Value",
+    secure_json_data = "HashMap<String, String>"
+)]
+pub struct PipelinePlugin {
+    instances: Instances,
+    metrics: Arc<Metrics>,
+}
+
+impl PipelinePlugin {
+    pub fn new() -> Self {
+        PipelinePlugin {
+            instances: Instances::default(),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    fn instance(&self, settings: Option<&Settings>) -> Result<Arc<Instance>, QueryError> {
+        let settings = settings.ok_or_else(|| {
+            QueryError::InvalidQuery(
+                "the request carries no datasource settings (is this called by Grafana?)".into(),
+            )
+        })?;
+        self.instances.get_or_build(
+            (settings.uid.clone(), settings.updated.timestamp_millis()),
+            &settings.json_data,
+            &settings.decrypted_secure_json_data,
+        )
+    }
+}
+
+impl Default for PipelinePlugin {
+    fn default() -> Self {
+        Self::new()
+    }
+}

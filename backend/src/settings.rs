@@ -1,0 +1,403 @@
+//! Datasource instance settings: what the ConfigEditor saves in `jsonData` and
+//! `secureJsonData`, parsed into typed settings with errors that name the field to fix.
+//!
+//! Secrets are only ever read from `secureJsonData` and are wrapped in [`Secret`], whose
+//! `Debug` and `Display` never print the value.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use pipeline_model::Thresholds;
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SettingsError {
+    #[error("jsonData is not valid: {0}")]
+    Json(String),
+    #[error("{field}: {problem}")]
+    Field {
+        field: &'static str,
+        problem: String,
+    },
+}
+
+fn field_err(field: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError::Field {
+        field,
+        problem: problem.into(),
+    }
+}
+
+/// A secret from `secureJsonData`. Never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// `jsonData` as saved by the ConfigEditor. Unknown keys are ignored so that older backends
+/// keep working with newer front ends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct RawJsonData {
+    kafka_bootstrap_servers: Option<String>,
+    kafka_security_protocol: Option<String>,
+    kafka_sasl_mechanism: Option<String>,
+    kafka_username: Option<String>,
+    flink_url: Option<String>,
+    flink_auth: Option<String>,
+    flink_username: Option<String>,
+    query_timeout_seconds: Option<f64>,
+    thresholds: Option<serde_json::Value>,
+    pipeline: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecurityProtocol {
+    Plaintext,
+    Ssl,
+    SaslPlaintext,
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    /// The value librdkafka expects in `security.protocol`.
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "plaintext",
+            SecurityProtocol::Ssl => "ssl",
+            SecurityProtocol::SaslPlaintext => "sasl_plaintext",
+            SecurityProtocol::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    pub fn uses_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+
+    pub fn uses_tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SaslMechanism {
+    Plain,
+    ScramSha256,
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub security_protocol: SecurityProtocol,
+    pub sasl: Option<(SaslMechanism, String, Secret)>,
+    pub ca_cert: Option<Secret>,
+    pub client_cert: Option<Secret>,
+    pub client_key: Option<Secret>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlinkAuth {
+    None,
+    Basic { username: String, password: Secret },
+    Bearer { token: Secret },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlinkSettings {
+    /// Base URL of the Flink REST API, without a trailing slash.
+    pub url: String,
+    pub auth: FlinkAuth,
+    pub ca_cert: Option<Secret>,
+}
+
+/// Everything a datasource instance is configured with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasourceSettings {
+    pub kafka: Option<KafkaSettings>,
+    pub flink: Option<FlinkSettings>,
+    pub query_timeout: Duration,
+    pub thresholds: Thresholds,
+    /// The declarative pipeline description, kept raw until the topology parses it.
+    pub pipeline: Option<serde_json::Value>,
+}
+
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl DatasourceSettings {
+    /// Parse `jsonData` and the decrypted `secureJsonData` of a datasource instance.
+    pub fn parse(
+        json_data: &serde_json::Value,
+        secure: &HashMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        let raw: RawJsonData = if json_data.is_null() {
+            RawJsonData::default()
+        } else {
+            serde_json::from_value(json_data.clone())
+                .map_err(|e| SettingsError::Json(e.to_string()))?
+        };
+        let secret = |key: &str| {
+            secure
+                .get(key)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret(v.clone()))
+        };
+
+        let kafka = match non_empty(&raw.kafka_bootstrap_servers) {
+            None => None,
+            Some(servers) => Some(parse_kafka(&raw, servers, &secret)?),
+        };
+        let flink = match non_empty(&raw.flink_url) {
+            None => None,
+            Some(url) => Some(parse_flink(&raw, url, &secret)?),
+        };
+        let query_timeout = match raw.query_timeout_seconds {
+            None => DEFAULT_QUERY_TIMEOUT,
+            Some(s) if s.is_finite() && s > 0.0 && s <= 300.0 => Duration::from_secs_f64(s),
+            Some(s) => {
+                return Err(field_err(
+                    "queryTimeoutSeconds",
+                    format!("must be between 0 and 300 seconds, got {s}"),
+                ))
+            }
+        };
+        let thresholds = match raw.thresholds {
+            None | Some(serde_json::Value::Null) => Thresholds::default(),
+            Some(v) => serde_json::from_value::<Thresholds>(v)
+                .map_err(|e| field_err("thresholds", e.to_string()))?,
+        };
+        thresholds
+            .validate()
+            .map_err(|e| field_err("thresholds", e))?;
+        Ok(DatasourceSettings {
+            kafka,
+            flink,
+            query_timeout,
+            thresholds,
+            pipeline: raw.pipeline,
+        })
+    }
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_kafka(
+    raw: &RawJsonData,
+    servers: &str,
+    secret: &dyn Fn(&str) -> Option<Secret>,
+) -> Result<KafkaSettings, SettingsError> {
+    for server in servers.split(',').map(str::trim) {
+        let ok = server
+            .rsplit_once(':')
+            .map(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+            .unwrap_or(false);
+        if !ok {
+            return Err(field_err(
+                "kafkaBootstrapServers",
+                format!("`{server}` is not host:port (example: kafka-1:9092,kafka-2:9092)"),
+            ));
+        }
+    }
+    let security_protocol = match non_empty(&raw.kafka_security_protocol)
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("PLAINTEXT") => SecurityProtocol::Plaintext,
+        Some("SSL") => SecurityProtocol::Ssl,
+        Some("SASL_PLAINTEXT") => SecurityProtocol::SaslPlaintext,
+        Some("SASL_SSL") => SecurityProtocol::SaslSsl,
+        Some(other) => {
+            return Err(field_err(
+                "kafkaSecurityProtocol",
+                format!("`{other}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"),
+            ))
+        }
+    };
+    let sasl = if security_protocol.uses_sasl() {
+        let mechanism = match non_empty(&raw.kafka_sasl_mechanism)
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            None | Some("PLAIN") => SaslMechanism::Plain,
+            Some("SCRAM-SHA-256") => SaslMechanism::ScramSha256,
+            Some("SCRAM-SHA-512") => SaslMechanism::ScramSha512,
+            Some(other) => {
+                return Err(field_err(
+                    "kafkaSaslMechanism",
+                    format!("`{other}` is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+                ))
+            }
+        };
+        let user = non_empty(&raw.kafka_username)
+            .ok_or_else(|| field_err("kafkaUsername", "is required with SASL"))?
+            .to_string();
+        let password = secret("kafkaPassword").ok_or_else(|| {
+            field_err(
+                "kafkaPassword",
+                "is required with SASL (set it in the secure settings)",
+            )
+        })?;
+        Some((mechanism, user, password))
+    } else {
+        None
+    };
+    let (ca_cert, client_cert, client_key) = if security_protocol.uses_tls() {
+        (
+            secret("kafkaTlsCaCert"),
+            secret("kafkaTlsClientCert"),
+            secret("kafkaTlsClientKey"),
+        )
+    } else {
+        (None, None, None)
+    };
+    if client_cert.is_some() != client_key.is_some() {
+        return Err(field_err(
+            "kafkaTlsClientKey",
+            "a client certificate and its key go together: set both or neither",
+        ));
+    }
+    Ok(KafkaSettings {
+        bootstrap_servers: servers.to_string(),
+        security_protocol,
+        sasl,
+        ca_cert,
+        client_cert,
+        client_key,
+    })
+}
+
+fn parse_flink(
+    raw: &RawJsonData,
+    url: &str,
+    secret: &dyn Fn(&str) -> Option<Secret>,
+) -> Result<FlinkSettings, SettingsError> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(field_err(
+            "flinkUrl",
+            format!(
+                "`{url}` must start with http:// or https:// (example: http://jobmanager:8081)"
+            ),
+        ));
+    }
+    let auth = match non_empty(&raw.flink_auth) {
+        None | Some("none") => FlinkAuth::None,
+        Some("basic") => FlinkAuth::Basic {
+            username: non_empty(&raw.flink_username)
+                .ok_or_else(|| field_err("flinkUsername", "is required with basic auth"))?
+                .to_string(),
+            password: secret("flinkPassword")
+                .ok_or_else(|| field_err("flinkPassword", "is required with basic auth"))?,
+        },
+        Some("bearer") => FlinkAuth::Bearer {
+            token: secret("flinkBearerToken")
+                .ok_or_else(|| field_err("flinkBearerToken", "is required with bearer auth"))?,
+        },
+        Some(other) => {
+            return Err(field_err(
+                "flinkAuth",
+                format!("`{other}` is not one of none, basic, bearer"),
+            ))
+        }
+    };
+    Ok(FlinkSettings {
+        url: url.trim_end_matches('/').to_string(),
+        auth,
+        ca_cert: secret("flinkTlsCaCert"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secure(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_settings_configure_nothing() {
+        let s = DatasourceSettings::parse(&json!({}), &HashMap::new()).unwrap();
+        assert!(s.kafka.is_none() && s.flink.is_none());
+        assert_eq!(s.query_timeout, DEFAULT_QUERY_TIMEOUT);
+    }
+
+    #[test]
+    fn sasl_requires_a_password_in_secure_settings() {
+        let j = json!({"kafkaBootstrapServers": "k:9092", "kafkaSecurityProtocol": "SASL_SSL",
+                        "kafkaSaslMechanism": "SCRAM-SHA-512", "kafkaUsername": "u"});
+        let err = DatasourceSettings::parse(&j, &HashMap::new()).unwrap_err();
+        assert!(err.to_string().starts_with("kafkaPassword"), "{err}");
+        let s = DatasourceSettings::parse(&j, &secure(&[("kafkaPassword", "hunter2")])).unwrap();
+        let (mech, user, pass) = s.kafka.unwrap().sasl.unwrap();
+        assert_eq!(mech, SaslMechanism::ScramSha512);
+        assert_eq!(user, "u");
+        assert_eq!(pass.expose(), "hunter2");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let j = json!({"flinkUrl": "http://f:8081", "flinkAuth": "bearer"});
+        let s = DatasourceSettings::parse(&j, &secure(&[("flinkBearerToken", "s3cr3t-token")]))
+            .unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t-token"));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases = [
+            (
+                json!({"kafkaBootstrapServers": "nohost"}),
+                "kafkaBootstrapServers",
+            ),
+            (
+                json!({"kafkaBootstrapServers": "k:9092", "kafkaSecurityProtocol": "TLS"}),
+                "kafkaSecurityProtocol",
+            ),
+            (json!({"flinkUrl": "jobmanager:8081"}), "flinkUrl"),
+            (json!({"queryTimeoutSeconds": -1}), "queryTimeoutSeconds"),
+            (
+                json!({"thresholds": {"lagWarning": 10, "lagCritical": 1}}),
+                "thresholds",
+            ),
+        ];
+        for (j, field) in cases {
+            let err = DatasourceSettings::parse(&j, &HashMap::new())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(field),
+                "expected error about {field}, got {err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The pure model of a streaming pipeline, shared by the backend (which computes it) and the
+//! panel (which draws it). Nothing here does I/O, so every rule is tested without a network.
+//!
+//! - [`health`]: the four health states and how they combine.
+//! - [`thresholds`]: the operator-tunable limits behind every verdict.
+
+pub mod health;
+pub mod thresholds;
+
+pub use health::Health;
+pub use thresholds::Thresholds;

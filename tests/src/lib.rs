@@ -1,0 +1,11 @@
+//! Test support for Pipeline Health: a stand-in for Grafana's plugin host.
+//!
+//! [`host::PluginHost`] spawns the built backend binary the way Grafana does, reads the
+//! go-plugin handshake line and calls the plugin over gRPC with the `pluginv2` protos that
+//! `grafana-plugin-sdk` ships. [`frames`] decodes the Arrow frames it answers with.
+
+pub mod frames;
+pub mod host;
+
+pub use frames::{DecodedField, DecodedFrame};
+pub use host::{Answer, DatasourceConfig, PluginHost, Query};
