@@ -83,13 +83,9 @@ fn tools() -> Result<()> {
         eprintln!("xtask: wasm-bindgen {want} already installed");
         return Ok(());
     }
-    run(Command::new("cargo").args([
-        "install",
-        "--locked",
-        "wasm-bindgen-cli",
-        "--version",
-        &want,
-    ]))
+    // Not `--locked`: the CLI's own lock file pins a webpki-roots release the registry no
+    // longer serves.
+    run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &want]))
 }
 
 fn version() -> String {
