@@ -3,9 +3,12 @@
 //!
 //! - [`health`]: the four health states and how they combine.
 //! - [`thresholds`]: the operator-tunable limits behind every verdict.
+//! - [`topology`]: the pipeline as a graph of nodes (with verdicts and numbers) and edges.
 
 pub mod health;
 pub mod thresholds;
+pub mod topology;
 
 pub use health::Health;
 pub use thresholds::Thresholds;
+pub use topology::{Edge, Node, NodeKind, Stat, Topology};
