@@ -1,0 +1,359 @@
+//! The operators' health rules (see the domain notes), one function per thing judged. Each
+//! returns a [`Verdict`]: the health and a reason a person can act on. Pure: the backend feeds
+//! them what it measured, the panel and the terminal check show what they say.
+
+use crate::{Health, Thresholds};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub health: Health,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn new(health: Health, reason: impl Into<String>) -> Verdict {
+        Verdict {
+            health,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn ok(reason: impl Into<String>) -> Verdict {
+        Verdict::new(Health::Ok, reason)
+    }
+
+    pub fn unknown(reason: impl Into<String>) -> Verdict {
+        Verdict::new(Health::Unknown, reason)
+    }
+
+    /// The worst of several verdicts; its reason is every reason at that level, joined. With
+    /// nothing judged, the result is `Unknown` with `empty_reason`.
+    pub fn worst(verdicts: impl IntoIterator<Item = Verdict>, empty_reason: &str) -> Verdict {
+        let all: Vec<Verdict> = verdicts.into_iter().collect();
+        let Some(health) = all.iter().map(|v| v.health).max() else {
+            return Verdict::unknown(empty_reason);
+        };
+        let reasons: Vec<&str> = all
+            .iter()
+            .filter(|v| v.health == health && !v.reason.is_empty())
+            .map(|v| v.reason.as_str())
+            .collect();
+        Verdict::new(health, reasons.join("; "))
+    }
+}
+
+/// A Kafka topic: offline partitions lose data, under-replicated ones are one failure from it.
+pub fn topic(under_replicated: u64, offline: u64) -> Verdict {
+    if offline > 0 {
+        Verdict::new(
+            Health::Critical,
+            format!("{offline} offline partition(s): no leader, reads and writes fail"),
+        )
+    } else if under_replicated > 0 {
+        Verdict::new(
+            Health::Warning,
+            format!("{under_replicated} under-replicated partition(s)"),
+        )
+    } else {
+        Verdict::ok("all partitions replicated")
+    }
+}
+
+/// What is known about one consumer group's position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFacts {
+    /// Messages behind the log end, summed over the partitions that have a commit.
+    pub lag: Option<f64>,
+    /// Seconds behind the head.
+    pub time_lag_seconds: Option<f64>,
+    /// Whether lag grew over the sampled window.
+    pub lag_growing: Option<bool>,
+    /// Group state as Kafka names it (Stable, Empty, PreparingRebalance, CompletingRebalance, Dead).
+    pub state: Option<String>,
+    pub members: Option<u32>,
+    /// Partitions of the consumed topics that have no committed offset.
+    pub partitions_without_commit: u64,
+}
+
+pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
+    let mut verdicts = Vec::new();
+    if let Some(lag) = f.lag {
+        let h = Health::grade(lag, t.lag_warning, t.lag_critical);
+        let growing = if f.lag_growing == Some(true) {
+            " and growing"
+        } else {
+            ""
+        };
+        verdicts.push(match h {
+            Health::Ok => Verdict::ok(format!("lag {lag:.0} messages")),
+            _ => Verdict::new(
+                h,
+                format!(
+                    "lag {lag:.0} messages{growing} (threshold {:.0})",
+                    threshold_for(h, t.lag_warning, t.lag_critical)
+                ),
+            ),
+        });
+        // Lag that keeps growing is the operators' "not keeping up", whatever its size.
+        if h == Health::Ok && f.lag_growing == Some(true) && lag > 0.0 {
+            verdicts.push(Verdict::new(
+                Health::Warning,
+                format!("lag {lag:.0} messages and growing"),
+            ));
+        }
+    }
+    if let Some(s) = f.time_lag_seconds {
+        let h = Health::grade(s, t.time_lag_warning_seconds, t.time_lag_critical_seconds);
+        if h != Health::Ok {
+            verdicts.push(Verdict::new(h, format!("{s:.0} s behind the head")));
+        }
+    }
+    match f.state.as_deref() {
+        Some("Dead") => verdicts.push(Verdict::new(
+            Health::Critical,
+            "group is Dead: nobody consumes",
+        )),
+        Some("Empty") if f.lag.unwrap_or(0.0) > 0.0 => verdicts.push(Verdict::new(
+            Health::Critical,
+            "group is Empty while lag remains: no consumer is running",
+        )),
+        Some(s) if s.contains("Rebalance") => verdicts.push(Verdict::new(
+            Health::Warning,
+            format!("group is rebalancing ({s})"),
+        )),
+        _ => {}
+    }
+    if f.partitions_without_commit > 0 {
+        verdicts.push(Verdict::new(
+            Health::Warning,
+            format!(
+                "{} partition(s) without a committed offset",
+                f.partitions_without_commit
+            ),
+        ));
+    }
+    Verdict::worst(verdicts, "no committed offsets known for this group")
+}
+
+fn threshold_for(h: Health, warning: f64, critical: f64) -> f64 {
+    if h == Health::Critical {
+        critical
+    } else {
+        warning
+    }
+}
+
+/// What is known about one Flink vertex.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VertexFacts {
+    /// Backpressured ratio, the maximum over subtasks (0..1).
+    pub backpressure: Option<f64>,
+    /// Busy ratio, the maximum over subtasks (0..1).
+    pub busy: Option<f64>,
+    /// Seconds the vertex's minimum input watermark is behind wall clock.
+    pub watermark_lag_seconds: Option<f64>,
+    /// Seconds the watermark has not moved.
+    pub watermark_stalled_seconds: Option<f64>,
+}
+
+pub fn vertex(f: &VertexFacts, t: &Thresholds) -> Verdict {
+    let mut verdicts = Vec::new();
+    if let Some(bp) = f.backpressure {
+        let h = Health::grade(bp, t.backpressure_warning, t.backpressure_critical);
+        verdicts.push(if h == Health::Ok {
+            Verdict::ok(format!("backpressure {:.0} %", bp * 100.0))
+        } else {
+            Verdict::new(h, format!("backpressured {:.0} % of the time", bp * 100.0))
+        });
+    }
+    if let Some(stalled) = f.watermark_stalled_seconds {
+        if stalled >= t.watermark_stalled_seconds {
+            verdicts.push(Verdict::new(
+                Health::Critical,
+                format!("watermark has not advanced for {stalled:.0} s"),
+            ));
+        }
+    }
+    if let Some(lag) = f.watermark_lag_seconds {
+        let h = Health::grade(
+            lag,
+            t.watermark_lag_warning_seconds,
+            t.watermark_lag_critical_seconds,
+        );
+        if h != Health::Ok {
+            verdicts.push(Verdict::new(
+                h,
+                format!("watermark {lag:.0} s behind wall clock"),
+            ));
+        }
+    }
+    Verdict::worst(
+        verdicts,
+        "no backpressure or watermark data for this vertex",
+    )
+}
+
+/// Checkpoints of a job: the last completed one must be younger than N expected intervals.
+pub fn checkpoints(
+    last_completed_age_seconds: Option<f64>,
+    failed_since_last_completed: u64,
+    t: &Thresholds,
+) -> Verdict {
+    let limit = t.checkpoint_interval_seconds * t.checkpoint_age_factor;
+    match last_completed_age_seconds {
+        None if failed_since_last_completed > 0 => Verdict::new(
+            Health::Critical,
+            format!("no checkpoint completed; {failed_since_last_completed} failed"),
+        ),
+        None => Verdict::unknown("no checkpoint completed yet"),
+        Some(age) if age > limit => Verdict::new(
+            Health::Critical,
+            format!("last completed checkpoint {age:.0} s ago (limit {limit:.0} s = {} x {:.0} s)", t.checkpoint_age_factor, t.checkpoint_interval_seconds),
+        ),
+        Some(age) if failed_since_last_completed > 0 => Verdict::new(
+            Health::Warning,
+            format!("{failed_since_last_completed} checkpoint(s) failed since the last completed one ({age:.0} s ago)"),
+        ),
+        Some(age) => Verdict::ok(format!("last checkpoint {age:.0} s ago")),
+    }
+}
+
+/// A TaskManager: heap used/max and CPU load, both 0..1.
+pub fn taskmanager(heap_ratio: Option<f64>, cpu_load: Option<f64>, t: &Thresholds) -> Verdict {
+    let mut verdicts = Vec::new();
+    if let Some(h) = heap_ratio {
+        let g = Health::grade(h, t.heap_warning, t.heap_critical);
+        verdicts.push(Verdict::new(g, format!("heap {:.0} % used", h * 100.0)));
+    }
+    if let Some(c) = cpu_load {
+        let g = Health::grade(c, t.cpu_warning, t.cpu_critical);
+        verdicts.push(Verdict::new(g, format!("CPU {:.0} %", c * 100.0)));
+    }
+    Verdict::worst(verdicts, "no heap or CPU figures")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Thresholds {
+        Thresholds::default()
+    }
+
+    #[test]
+    fn topic_offline_beats_under_replicated() {
+        assert_eq!(topic(0, 0).health, Health::Ok);
+        assert_eq!(topic(2, 0).health, Health::Warning);
+        let v = topic(2, 1);
+        assert_eq!(v.health, Health::Critical);
+        assert!(v.reason.contains("1 offline"), "{}", v.reason);
+    }
+
+    #[test]
+    fn group_lag_is_graded_and_growth_noticed() {
+        let mut f = GroupFacts {
+            lag: Some(50_000.0),
+            ..Default::default()
+        };
+        assert_eq!(consumer_group(&f, &t()).health, Health::Critical);
+        f.lag = Some(10.0);
+        assert_eq!(consumer_group(&f, &t()).health, Health::Ok);
+        f.lag_growing = Some(true);
+        let v = consumer_group(&f, &t());
+        assert_eq!(v.health, Health::Warning);
+        assert!(v.reason.contains("growing"), "{}", v.reason);
+    }
+
+    #[test]
+    fn empty_group_with_lag_is_critical_and_missing_commits_are_said() {
+        let f = GroupFacts {
+            lag: Some(5.0),
+            state: Some("Empty".into()),
+            ..Default::default()
+        };
+        assert_eq!(consumer_group(&f, &t()).health, Health::Critical);
+        let f = GroupFacts {
+            partitions_without_commit: 3,
+            ..Default::default()
+        };
+        let v = consumer_group(&f, &t());
+        assert_eq!(v.health, Health::Warning);
+        assert!(v
+            .reason
+            .contains("3 partition(s) without a committed offset"));
+        assert_eq!(
+            consumer_group(&GroupFacts::default(), &t()).health,
+            Health::Unknown
+        );
+    }
+
+    #[test]
+    fn vertex_backpressure_at_80_percent_is_critical() {
+        let v = vertex(
+            &VertexFacts {
+                backpressure: Some(0.8),
+                ..Default::default()
+            },
+            &t(),
+        );
+        assert_eq!(v.health, Health::Critical);
+        let v = vertex(
+            &VertexFacts {
+                backpressure: Some(0.1),
+                ..Default::default()
+            },
+            &t(),
+        );
+        assert_eq!(v.health, Health::Ok);
+    }
+
+    #[test]
+    fn stalled_watermark_is_critical() {
+        let f = VertexFacts {
+            backpressure: Some(0.0),
+            watermark_stalled_seconds: Some(600.0),
+            ..Default::default()
+        };
+        let v = vertex(&f, &t());
+        assert_eq!(v.health, Health::Critical);
+        assert!(v.reason.contains("not advanced"), "{}", v.reason);
+    }
+
+    #[test]
+    fn old_checkpoint_is_critical_against_the_interval() {
+        let th = Thresholds {
+            checkpoint_interval_seconds: 10.0,
+            ..t()
+        };
+        assert_eq!(checkpoints(Some(5.0), 0, &th).health, Health::Ok);
+        assert_eq!(checkpoints(Some(5.0), 2, &th).health, Health::Warning);
+        let v = checkpoints(Some(31.0), 0, &th);
+        assert_eq!(v.health, Health::Critical);
+        assert!(v.reason.contains("31 s ago"), "{}", v.reason);
+        assert_eq!(checkpoints(None, 0, &th).health, Health::Unknown);
+        assert_eq!(checkpoints(None, 1, &th).health, Health::Critical);
+    }
+
+    #[test]
+    fn worst_joins_reasons_at_the_worst_level() {
+        let v = Verdict::worst(
+            [
+                Verdict::ok("a"),
+                Verdict::new(Health::Warning, "b"),
+                Verdict::new(Health::Warning, "c"),
+            ],
+            "none",
+        );
+        assert_eq!(v, Verdict::new(Health::Warning, "b; c"));
+        assert_eq!(Verdict::worst([], "none"), Verdict::unknown("none"));
+    }
+
+    #[test]
+    fn taskmanager_heap_and_cpu() {
+        assert_eq!(
+            taskmanager(Some(0.97), Some(0.1), &t()).health,
+            Health::Critical
+        );
+        assert_eq!(taskmanager(Some(0.5), Some(0.1), &t()).health, Health::Ok);
+    }
+}
