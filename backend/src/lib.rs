@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod plugin;
 pub mod query;
 pub mod settings;
+pub mod topology;
