@@ -57,9 +57,12 @@ impl Instance {
 /// Key of a cached instance: the datasource uid and the time its settings were last saved.
 type InstanceKey = (String, i64);
 
+/// Cached instances by datasource uid, with the `updated` stamp they were built from.
+type InstanceCache = HashMap<String, (i64, Arc<Instance>)>;
+
 #[derive(Default, Clone)]
 pub struct Instances {
-    cache: Arc<Mutex<HashMap<String, (i64, Arc<Instance>)>>>,
+    cache: Arc<Mutex<InstanceCache>>,
 }
 
 impl Instances {
@@ -82,7 +85,7 @@ impl Instances {
         Ok(instance)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Arc<Instance>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InstanceCache> {
         // A panic while holding the lock cannot leave the map half-written (inserts are
         // single calls), so a poisoned lock is still safe to use.
         self.cache.lock().unwrap_or_else(|p| p.into_inner())

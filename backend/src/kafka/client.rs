@@ -75,14 +75,12 @@ impl KafkaClient {
                 topics: md.topics().len(),
                 partitions: md.topics().iter().map(|t| t.partitions().len()).sum(),
             }),
-            Err(RdKafkaError::MetadataFetch(code))
-                if code == rdkafka::types::RDKafkaErrorCode::OperationTimedOut =>
-            {
-                Err(KafkaError::Timeout {
-                    servers,
-                    seconds: timeout.as_secs_f64(),
-                })
-            }
+            Err(RdKafkaError::MetadataFetch(
+                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
+            )) => Err(KafkaError::Timeout {
+                servers,
+                seconds: timeout.as_secs_f64(),
+            }),
             Err(e) => Err(KafkaError::Unreachable {
                 servers,
                 reason: e.to_string(),

@@ -57,7 +57,7 @@ impl PipelinePlugin {
             Ok(frames) => {
                 let checked: Vec<_> = frames
                     .iter()
-                    .map(|f| f.check())
+                    .map(|f| f.check().map_err(|e| e.to_string()))
                     .collect::<Result<_, _>>()
                     .map_err(|e| RefIdError {
                         ref_id: ref_id.clone(),
