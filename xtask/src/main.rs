@@ -122,44 +122,9 @@ fn dist() -> Result<()> {
     )?;
 
     // Panel: Rust -> wasm32 -> wasm-bindgen glue (bundled into module.js by rollup) + .wasm.
-    run(Command::new("cargo").args([
-        "build",
-        "--release",
-        "-p",
-        "pipeline-panel",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let pkg = root.join("panel").join("pkg");
-    let wasm_in = target_dir
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("{WASM_NAME}.wasm"));
-    run(Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-name",
-            WASM_NAME,
-            "--out-dir",
-        ])
-        .arg(&pkg)
-        .arg(&wasm_in))?;
-    let wasm_out = pkg.join(format!("{WASM_NAME}_bg.wasm"));
-    // wasm-opt is an optional size pass: the panel works without it, only larger.
-    if output(Command::new("wasm-opt").arg("--version")).is_some() {
-        run(Command::new("wasm-opt")
-            .arg("-Oz")
-            .arg("--enable-bulk-memory")
-            .arg("--enable-sign-ext")
-            .arg("--enable-nontrapping-float-to-int")
-            .arg("--enable-mutable-globals")
-            .arg(&wasm_out)
-            .arg("-o")
-            .arg(&wasm_out))?;
-    } else {
-        eprintln!("xtask: wasm-opt not found; shipping the unoptimised .wasm");
-    }
+    // panel/build.sh owns those steps (and when wasm-opt is safe to use).
+    run(Command::new("bash").arg("panel/build.sh"))?;
+    let wasm_out = root.join("panel/pkg").join(format!("{WASM_NAME}_bg.wasm"));
     copy(&wasm_out, &panel_dir.join(format!("{WASM_NAME}_bg.wasm")))?;
 
     // Front ends: one AMD module.js per plugin.
