@@ -1,6 +1,49 @@
-// Placeholder entry until the panel lands; replaced by the panel work.
-import { PanelPlugin } from '@grafana/data';
+// Registers the Pipeline Topology panel with Grafana. The drawing is Rust/WebAssembly
+// (panel/src); this file only declares the options.
+import { PanelPlugin, type SelectableValue } from '@grafana/data';
 
-const TopologyPanel = () => null;
+import { type TopologyOptions } from './handoff';
+import { TopologyPanel } from './TopologyPanel';
 
-export const plugin = new PanelPlugin(TopologyPanel);
+const choice = <T,>(path: keyof TopologyOptions, name: string, description: string, options: Array<SelectableValue<T>>) => ({
+  path,
+  name,
+  description,
+  defaultValue: options[0].value,
+  settings: { options },
+});
+
+export const plugin = new PanelPlugin<TopologyOptions>(TopologyPanel)
+  .useFieldConfig()
+  .setPanelOptions((builder) =>
+    builder
+      .addRadio(
+        choice('orientation', 'Orientation', 'Which way data flows on screen', [
+          { value: 'LR', label: 'Left to right' },
+          { value: 'TB', label: 'Top to bottom' },
+        ])
+      )
+      .addRadio(
+        choice('mainStat', 'Main stat', 'Which number is shown large on each node', [
+          { value: 'mainstat', label: 'Main stat' },
+          { value: 'secondarystat', label: 'Secondary stat' },
+        ])
+      )
+      .addBooleanSwitch({
+        path: 'compact',
+        name: 'Compact nodes',
+        description: 'Smaller cards with the name and the main number only',
+        defaultValue: false,
+      })
+      .addBooleanSwitch({
+        path: 'showThresholds',
+        name: 'Show thresholds',
+        description: "Colour the main number by the field's thresholds and list them in the legend",
+        defaultValue: false,
+      })
+      .addBooleanSwitch({
+        path: 'showLegend',
+        name: 'Legend',
+        defaultValue: true,
+      })
+  );
