@@ -1,0 +1,185 @@
+"""docker-compose.monitoring.yml, checked statically (no Docker engine here): the Compose
+specification's schema, the files it mounts, Prometheus targets against its services and ports,
+pinned images, healthchecks, both plugins loaded unsigned, no secrets beyond demo defaults."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from stack import COMPOSE, PROMETHEUS_YML, ROOT, load_yaml, require_tool
+
+PLUGINS = ["pipelinehealth-kafkaflink-datasource", "pipelinehealth-topology-panel"]
+DEMO_SECRETS = {"demo", "admin"}
+
+
+def bind_mounts(compose):
+    """(service, host path, container path) of every bind mount."""
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str):
+                source, target = volume.split(":")[:2]
+                if source.startswith((".", "/")):
+                    yield name, source, target
+            elif volume.get("type") == "bind":
+                yield name, volume["source"], volume["target"]
+
+
+def declared_ports(service):
+    ports = {str(p) for p in service.get("expose", [])}
+    for p in service.get("ports", []):
+        ports.add(str(p).split(":")[-1] if isinstance(p, (str, int)) else str(p["target"]))
+    return ports
+
+
+def test_compose_file_validates_against_the_compose_specification():
+    result = subprocess.run(
+        [require_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_mounted_file_exists(compose):
+    mounts = list(bind_mounts(compose))
+    assert len(mounts) >= 15
+    for service, source, _ in mounts:
+        path = (ROOT / source).resolve()
+        hint = " (run `cargo xtask dist` first)" if "/dist/" in str(path) else ""
+        assert path.exists(), f"{service} mounts {source}, which does not exist{hint}"
+
+
+def test_every_prometheus_target_is_a_service_port_of_the_compose_file(compose, prometheus_config):
+    for job in prometheus_config["scrape_configs"]:
+        for static in job["static_configs"]:
+            for target in static["targets"]:
+                host, port = target.split(":")
+                if host == "localhost":
+                    assert job["job_name"] == "prometheus"
+                    host = "prometheus"
+                assert host in compose["services"], f"job {job['job_name']}: no service {host}"
+                assert port in declared_ports(compose["services"][host]), \
+                    f"job {job['job_name']}: service {host} does not declare port {port}"
+
+
+def test_every_jmx_agent_serves_the_port_prometheus_scrapes(compose, prometheus_config):
+    """A service with a JMX agent listens where its scrape job looks, with its own rule file."""
+    targets = {t: job["job_name"] for job in prometheus_config["scrape_configs"]
+               for s in job["static_configs"] for t in s["targets"]}
+    agents = 0
+    for name, service in compose["services"].items():
+        text = str(service.get("environment", {}))
+        for port, rules in re.findall(r"jmx_prometheus_javaagent\.jar=(\d+):(/etc/jmx-exporter/[\w.-]+)", text):
+            agents += 1
+            assert f"{name}:{port}" in targets, f"{name}'s JMX agent on {port} is not scraped"
+            local = ROOT / "provisioning" / "exporters" / "jmx" / rules.rsplit("/", 1)[1]
+            assert local.exists(), rules
+    assert agents == 5  # Kafka, ZooKeeper, Schema Registry, Flink JobManager and TaskManager
+
+
+def test_flink_reporter_port_matches_the_scrape_jobs(compose, prometheus_config):
+    for component in ["flink-jobmanager", "flink-taskmanager"]:
+        props = compose["services"][component]["environment"]["FLINK_PROPERTIES"]
+        assert "metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory" in props
+        port = re.search(r"metrics\.reporter\.prom\.port: (\d+)", props).group(1)
+        job = next(j for j in prometheus_config["scrape_configs"] if j["job_name"] == component)
+        assert job["static_configs"][0]["targets"] == [f"{component}:{port}"]
+
+
+def test_the_whole_pipeline_is_in_the_demo(compose):
+    services = set(compose["services"])
+    wanted = {"zookeeper", "kafka", "schema-registry", "flink-jobmanager", "flink-taskmanager",
+              "flink-sql-job", "produce-clicks", "postgres", "kafka-exporter", "prometheus", "grafana",
+              "plugin-build"}
+    assert wanted <= services, wanted - services
+    sql = (ROOT / "provisioning" / "demo" / "pipeline.sql").read_text()
+    assert "'connector' = 'kafka'" in sql and "'connector' = 'jdbc'" in sql
+    assert "jdbc:postgresql://postgres:5432/" in sql
+
+
+def test_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        assert ":" in image, f"{name}: {image} has no tag"
+        tag = image.rsplit(":", 1)[1]
+        assert tag not in {"latest", "main", "master"} and re.search(r"\d+\.\d+", tag), f"{name}: {image} is not pinned"
+
+
+def test_long_running_services_have_healthchecks(compose):
+    one_shot = {"fetch-jars", "flink-sql-job", "produce-clicks", "plugin-build"}
+    for name, service in compose["services"].items():
+        if name in one_shot:
+            continue
+        check = service.get("healthcheck", {}).get("test")
+        assert check, f"{name} has no healthcheck"
+
+
+def test_dependencies_exist_and_wait_for_health(compose):
+    for name, service in compose["services"].items():
+        for dep, cond in service.get("depends_on", {}).items():
+            assert dep in compose["services"], f"{name} depends on unknown {dep}"
+            if cond["condition"] == "service_healthy":
+                assert compose["services"][dep].get("healthcheck"), f"{name} waits for {dep}'s health, which it has none"
+
+
+def test_grafana_loads_both_plugins_unsigned_with_provisioning(compose):
+    grafana = compose["services"]["grafana"]
+    env = grafana["environment"]
+    assert env["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"].split(",") == PLUGINS
+    ini = (ROOT / "provisioning" / "grafana" / "grafana.ini").read_text()
+    assert f"allow_loading_unsigned_plugins = {','.join(PLUGINS)}" in ini
+    targets = {t: s for _, s, t in bind_mounts({"services": {"grafana": grafana}})}
+    for plugin in PLUGINS:
+        assert targets[f"/var/lib/grafana/plugins/{plugin}"] == f"./dist/{plugin}"
+    assert targets["/etc/grafana/provisioning/datasources"] == "./provisioning/grafana/datasources"
+    assert targets["/etc/grafana/provisioning/dashboards"] == "./provisioning/grafana/dashboards"
+    provider = load_yaml(ROOT / "provisioning/grafana/dashboards/dashboards.yml")["providers"][0]
+    assert targets[provider["options"]["path"]] == "./dashboards"
+
+
+def test_built_plugins_are_what_grafana_expects():
+    """The mounted dist/ folders hold a plugin.json with the right id and, for the datasource,
+    the backend binary Grafana starts on linux/amd64."""
+    for plugin in PLUGINS:
+        manifest = ROOT / "dist" / plugin / "plugin.json"
+        assert manifest.exists(), f"{manifest} missing: run `cargo xtask dist` first"
+        assert json.loads(manifest.read_text())["id"] == plugin
+    assert (ROOT / "dist" / PLUGINS[0] / "gpx_kafkaflink_linux_amd64").exists()
+
+
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.I)
+
+
+def test_no_secrets_beyond_demo_defaults(compose):
+    for name, service in compose["services"].items():
+        env = service.get("environment", {})
+        for key, value in env.items():
+            if SECRET_KEY.search(key) and not key.startswith("GF_PLUGINS"):
+                assert str(value) in DEMO_SECRETS, f"{name}.{key} is not a demo default"
+    sql = (ROOT / "provisioning" / "demo" / "pipeline.sql").read_text()
+    assert set(re.findall(r"'password' = '([^']*)'", sql)) <= DEMO_SECRETS
+    datasources = (ROOT / "provisioning/grafana/datasources/datasources.yml").read_text()
+    assert "secureJsonData" not in datasources
+
+
+@pytest.mark.parametrize("script", ["fetch-jars.sh", "produce-clicks.sh"])
+def test_demo_scripts_parse(script):
+    shell = "sh" if script == "fetch-jars.sh" else "bash"
+    result = subprocess.run([shell, "-n", str(ROOT / "provisioning" / "demo" / script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_prometheus_mount_holds_the_config_and_rules(compose):
+    mounts = {t: s for _, s, t in bind_mounts({"services": {"p": compose["services"]["prometheus"]}})}
+    folder = ROOT / mounts["/etc/prometheus"]
+    assert (folder / "prometheus.yml").resolve() == PROMETHEUS_YML.resolve()
+    assert (folder / "alerts.yml").exists()
+    assert "--config.file=/etc/prometheus/prometheus.yml" in compose["services"]["prometheus"]["command"]
+
+
+def test_a_fresh_clone_builds_the_plugins_before_grafana_starts(compose):
+    build = compose["services"]["plugin-build"]
+    assert "cargo xtask dist" in " ".join(build["command"])
+    grafana = compose["services"]["grafana"]
+    assert grafana["depends_on"]["plugin-build"]["condition"] == "service_completed_successfully"
+    # The backend binary links glibc: Grafana's default image is Alpine (musl), the -ubuntu one is not.
+    assert grafana["image"].endswith("-ubuntu"), grafana["image"]
