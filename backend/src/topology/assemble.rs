@@ -283,10 +283,14 @@ fn name_bottleneck(graph: &mut Graph, job: &JobFacts, t: &Thresholds) {
         .and_then(|v| v.facts.busy)
         .unwrap_or(0.0);
     if let Some(node) = graph.node_mut(&vertex_id(&job.id, cause)) {
+        // Keep what else is wrong with it (an overdue checkpoint, a stalled watermark).
+        let own = (node.health > Health::Ok)
+            .then(|| format!("; {}", node.reason))
+            .unwrap_or_default();
         node.bottleneck = true;
         node.health = node.health.max(Health::Critical);
         node.reason = format!(
-            "bottleneck: busy {:.0} % while upstream is backpressured",
+            "bottleneck: busy {:.0} % while upstream is backpressured{own}",
             busy * 100.0
         );
     }
@@ -508,10 +512,15 @@ fn link_sinks(graph: &mut Graph, job: &JobFacts, link: Option<&JobLink>) {
     }
 }
 
-/// "Sink: orders-db" -> "orders-db"; chained names keep their last sink part.
+/// "Sink: orders-db" -> "orders-db"; in a chained vertex the sink is the last part
+/// ("slow-score -> orders-db: Writer" -> "orders-db").
 fn sink_target_name(vertex_name: &str) -> String {
-    let part = vertex_name.rsplit("Sink:").next().unwrap_or(vertex_name);
-    let part = part.split("->").next().unwrap_or(part).trim();
+    let last = vertex_name
+        .rsplit("->")
+        .next()
+        .unwrap_or(vertex_name)
+        .trim();
+    let part = last.strip_prefix("Sink:").unwrap_or(last).trim();
     part.trim_end_matches(": Writer")
         .trim_end_matches(": Committer")
         .trim()
@@ -614,6 +623,24 @@ mod tests {
             .reason
             .contains("waiting on slow-enrich"));
         assert_eq!(t.verdict(), Health::Critical);
+    }
+
+    #[test]
+    fn a_bottleneck_keeps_its_other_reasons() {
+        let mut j = job();
+        j.vertices[1].facts.watermark_stalled_seconds = Some(900.0);
+        let t = assemble(
+            &PipelineDescription::default(),
+            &kafka(),
+            &flink(j),
+            &Thresholds::default(),
+        );
+        let cause = t.bottleneck().unwrap();
+        assert!(
+            cause.reason.starts_with("bottleneck") && cause.reason.contains("not advanced"),
+            "{}",
+            cause.reason
+        );
     }
 
     #[test]
