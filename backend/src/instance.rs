@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::QueryError;
-use crate::flink::FlinkClient;
+use crate::flink::{FlinkClient, WatermarkHistory};
 use crate::kafka::KafkaClient;
 use crate::settings::DatasourceSettings;
 
@@ -17,6 +17,8 @@ pub struct Instance {
     pub settings: DatasourceSettings,
     pub kafka: Option<KafkaClient>,
     pub flink: Option<FlinkClient>,
+    /// Previous watermark readings, for "advanced since the last query" / "stalled for N s".
+    pub watermarks: WatermarkHistory,
 }
 
 impl Instance {
@@ -36,6 +38,7 @@ impl Instance {
             settings,
             kafka,
             flink,
+            watermarks: WatermarkHistory::default(),
         })
     }
 

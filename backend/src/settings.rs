@@ -54,6 +54,8 @@ struct RawJsonData {
     kafka_security_protocol: Option<String>,
     kafka_sasl_mechanism: Option<String>,
     kafka_username: Option<String>,
+    /// Consumer groups to watch when a query names none (Kafka may not list groups).
+    kafka_consumer_groups: Option<Vec<String>>,
     flink_url: Option<String>,
     flink_auth: Option<String>,
     flink_username: Option<String>,
@@ -118,6 +120,8 @@ pub struct KafkaSettings {
     pub ca_cert: Option<Secret>,
     pub client_cert: Option<Secret>,
     pub client_key: Option<Secret>,
+    /// Groups a lag query reads when it names none.
+    pub consumer_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +287,13 @@ fn parse_kafka(
         ));
     }
     Ok(KafkaSettings {
+        consumer_groups: raw
+            .kafka_consumer_groups
+            .iter()
+            .flatten()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
         bootstrap_servers: servers.to_string(),
         security_protocol,
         sasl,

@@ -4,8 +4,10 @@
 //! go-plugin handshake line and calls the plugin over gRPC with the `pluginv2` protos that
 //! `grafana-plugin-sdk` ships. [`frames`] decodes the Arrow frames it answers with.
 
+pub mod flink_cluster;
 pub mod frames;
 pub mod host;
+pub mod kafka_mock;
 
 pub use frames::{DecodedField, DecodedFrame};
 pub use host::{Answer, DatasourceConfig, PluginHost, Query};

@@ -1,11 +1,17 @@
-// Placeholder entry until the editors land; replaced by the editors work.
-import { DataSourcePlugin, DataSourceInstanceSettings, DataQuery, DataSourceJsonData } from '@grafana/data';
-import { DataSourceWithBackend } from '@grafana/runtime';
+// Entry of the datasource's front end: the backend answers queries; these are its editors.
+import { DataSourcePlugin } from '@grafana/data';
 
-export class DataSource extends DataSourceWithBackend<DataQuery, DataSourceJsonData> {
-  constructor(settings: DataSourceInstanceSettings<DataSourceJsonData>) {
-    super(settings);
-  }
-}
+import { ConfigEditor } from './ConfigEditor';
+import { DataSource } from './datasource';
+import { QueryEditor } from './QueryEditor';
+import type { PipelineOptions, PipelineQuery, PipelineSecureJsonData } from './types';
+import { VariableQueryEditor } from './VariableQueryEditor';
 
-export const plugin = new DataSourcePlugin(DataSource);
+export { DataSource };
+
+export const plugin = new DataSourcePlugin<DataSource, PipelineQuery, PipelineOptions, PipelineSecureJsonData>(
+  DataSource
+)
+  .setConfigEditor(ConfigEditor)
+  .setQueryEditor(QueryEditor)
+  .setVariableQueryEditor(VariableQueryEditor);

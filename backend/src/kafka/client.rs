@@ -1,15 +1,23 @@
 //! The Kafka client of one datasource instance. librdkafka keeps broker connections open, so
 //! one client is reused by every query until the datasource's settings change.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
 use thiserror::Error;
 
+use super::time_lag::LagWindow;
 use crate::settings::KafkaSettings;
+
+/// At most this many per-group clients are kept; past it, the cache starts over.
+const MAX_GROUP_CLIENTS: usize = 2_000;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum KafkaError {
@@ -19,7 +27,83 @@ pub enum KafkaError {
     Unreachable { servers: String, reason: String },
     #[error("Kafka did not answer within {seconds:.1} s ({servers}); check the bootstrap servers and the network")]
     Timeout { servers: String, seconds: f64 },
+    #[error("Kafka answered in part: {0}")]
+    Partial(String),
 }
+
+/// What went wrong talking to a broker, named so that the user knows what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Dns,
+    Tcp,
+    Tls,
+    Auth,
+}
+
+impl FailureKind {
+    /// Classify librdkafka's error text (it reports the cause only as text).
+    pub fn of(reason: &str) -> Option<FailureKind> {
+        let r = reason.to_ascii_lowercase();
+        if r.contains("resolve") {
+            Some(FailureKind::Dns)
+        } else if r.contains("sasl") || r.contains("authentication") {
+            Some(FailureKind::Auth)
+        } else if r.contains("ssl") || r.contains("certificate") || r.contains("tls") {
+            Some(FailureKind::Tls)
+        } else if r.contains("connect") || r.contains("refused") || r.contains("disconnected") {
+            Some(FailureKind::Tcp)
+        } else {
+            None
+        }
+    }
+
+    pub fn advice(self) -> &'static str {
+        match self {
+            FailureKind::Dns => "DNS: a bootstrap host name does not resolve",
+            FailureKind::Tcp => "TCP: the broker port cannot be reached (refused or dropped)",
+            FailureKind::Tls => {
+                "TLS: the handshake failed (check the security protocol, CA and client certificate)"
+            }
+            FailureKind::Auth => {
+                "authentication: SASL failed (check mechanism, user name and password)"
+            }
+        }
+    }
+}
+
+/// Keeps the last connection error librdkafka reported, whose text says what failed
+/// (the call that fails only says "timed out" or "transport failure").
+#[derive(Default)]
+pub struct ObserverContext {
+    last_error: Mutex<Option<(Instant, String)>>,
+}
+
+impl ObserverContext {
+    /// The last error reported within `recent`: an older one may describe a fault that is gone.
+    pub fn last_error(&self, recent: Duration) -> Option<String> {
+        lock(&self.last_error)
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() <= recent)
+            .map(|(_, e)| e.clone())
+    }
+}
+
+impl ClientContext for ObserverContext {
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        *lock(&self.last_error) = Some((Instant::now(), format!("{error}: {reason}")));
+    }
+
+    // librdkafka's log lines carry the cause ("Failed to resolve", "Connection refused",
+    // "SSL handshake failed"); they are kept as the last error rather than flooding the log.
+    // Only warnings and worse arrive (`log_level` 4).
+    fn log(&self, _level: RDKafkaLogLevel, _fac: &str, log_message: &str) {
+        *lock(&self.last_error) = Some((Instant::now(), log_message.to_string()));
+    }
+}
+
+impl ConsumerContext for ObserverContext {}
+
+pub type ObserverConsumer = BaseConsumer<ObserverContext>;
 
 /// Summary of the cluster as the metadata request sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,25 +113,126 @@ pub struct ClusterMetadata {
     pub partitions: usize,
 }
 
+/// Per group: when it was last scanned in full, and the topics it had committed on.
+type ConsumedTopics = HashMap<String, (Instant, Vec<String>)>;
+
 #[derive(Clone)]
 pub struct KafkaClient {
-    consumer: Arc<BaseConsumer>,
+    consumer: Arc<ObserverConsumer>,
     servers: String,
+    settings: Arc<KafkaSettings>,
+    /// One client per consumer group whose committed offsets are read: librdkafka's OffsetFetch
+    /// (`committed()`) asks for the group of the client's own `group.id`. Kept across queries
+    /// so that each group's coordinator connection is reused.
+    group_clients: Arc<Mutex<HashMap<String, Arc<ObserverConsumer>>>>,
+    /// Offsets sampled by earlier snapshots, for time lag and drain time.
+    window: Arc<Mutex<LagWindow>>,
+    /// Topics each group has committed on, from its last full scan, and when that was.
+    consumed_topics: Arc<Mutex<ConsumedTopics>>,
 }
 
 impl KafkaClient {
     pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = client_config(settings)
-            .create()
+        let consumer: ObserverConsumer = client_config(settings)
+            .create_with_context(ObserverContext::default())
             .map_err(|e| KafkaError::Config(e.to_string()))?;
         Ok(KafkaClient {
             consumer: Arc::new(consumer),
             servers: settings.bootstrap_servers.clone(),
+            settings: Arc::new(settings.clone()),
+            group_clients: Default::default(),
+            window: Default::default(),
+            consumed_topics: Default::default(),
         })
     }
 
-    pub fn consumer(&self) -> &Arc<BaseConsumer> {
+    /// The client that reads `group`'s committed offsets. It never subscribes, so it never
+    /// joins the group or disturbs its members.
+    pub fn group_client(&self, group: &str) -> Result<Arc<ObserverConsumer>, KafkaError> {
+        let mut clients = lock(&self.group_clients);
+        if let Some(c) = clients.get(group) {
+            drain_events(c);
+            return Ok(c.clone());
+        }
+        if clients.len() >= MAX_GROUP_CLIENTS {
+            clients.clear();
+        }
+        let consumer: ObserverConsumer = client_config(&self.settings)
+            .set("group.id", group)
+            .create_with_context(ObserverContext::default())
+            .map_err(|e| KafkaError::Config(e.to_string()))?;
+        let consumer = Arc::new(consumer);
+        clients.insert(group.to_string(), consumer.clone());
+        Ok(consumer)
+    }
+
+    /// The topics `group` committed on at its last full scan, if that is younger than `max_age`
+    /// and found any.
+    pub fn consumed_topics(&self, group: &str, max_age: Duration) -> Option<Vec<String>> {
+        lock(&self.consumed_topics)
+            .get(group)
+            .filter(|(at, topics)| at.elapsed() <= max_age && !topics.is_empty())
+            .map(|(_, topics)| topics.clone())
+    }
+
+    pub fn remember_consumed_topics(&self, group: &str, topics: Vec<String>) {
+        let mut map = lock(&self.consumed_topics);
+        if map.len() >= MAX_GROUP_CLIENTS {
+            map.clear();
+        }
+        map.insert(group.to_string(), (Instant::now(), topics));
+    }
+
+    pub fn window(&self) -> MutexGuard<'_, LagWindow> {
+        lock(&self.window)
+    }
+
+    /// A librdkafka error as a message that says what failed: a timeout names the time
+    /// waited, and the last connection error (DNS, TCP, TLS, auth) is added when known.
+    pub fn error_of(&self, e: RdKafkaError, waited: Duration) -> KafkaError {
+        drain_events(&self.consumer);
+        let cause = self
+            .consumer
+            .context()
+            .last_error(waited + Duration::from_secs(5));
+        let detail = cause.as_deref().map(|c| match FailureKind::of(c) {
+            Some(k) => format!("{} ({c})", k.advice()),
+            None => c.to_string(),
+        });
+        let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::OperationTimedOut);
+        match (timed_out, detail) {
+            (true, None) => KafkaError::Timeout {
+                servers: self.servers.clone(),
+                seconds: waited.as_secs_f64(),
+            },
+            (_, Some(d)) => KafkaError::Unreachable {
+                servers: self.servers.clone(),
+                reason: format!("{e}; {d}"),
+            },
+            (false, None) => KafkaError::Unreachable {
+                servers: self.servers.clone(),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Run blocking librdkafka work on tokio's blocking pool, so it never stalls the gRPC server.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&KafkaClient) -> Result<T, KafkaError> + Send + 'static,
+    ) -> Result<T, KafkaError> {
+        let client = self.clone();
+        tokio::task::spawn_blocking(move || work(&client))
+            .await
+            .map_err(|e| KafkaError::Partial(format!("internal: Kafka task failed: {e}")))?
+    }
+
+    pub fn consumer(&self) -> &Arc<ObserverConsumer> {
         &self.consumer
+    }
+
+    pub fn settings(&self) -> &KafkaSettings {
+        &self.settings
     }
 
     pub fn servers(&self) -> &str {
@@ -65,26 +250,31 @@ impl KafkaClient {
                 servers: servers.clone(),
                 reason: e.to_string(),
             })?;
-        match result {
-            Ok(md) => Ok(ClusterMetadata {
-                brokers: md
-                    .brokers()
-                    .iter()
-                    .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
-                    .collect(),
-                topics: md.topics().len(),
-                partitions: md.topics().iter().map(|t| t.partitions().len()).sum(),
-            }),
-            Err(RdKafkaError::MetadataFetch(
-                rdkafka::types::RDKafkaErrorCode::OperationTimedOut,
-            )) => Err(KafkaError::Timeout {
-                servers,
-                seconds: timeout.as_secs_f64(),
-            }),
-            Err(e) => Err(KafkaError::Unreachable {
-                servers,
-                reason: e.to_string(),
-            }),
+        let md = result.map_err(|e| self.error_of(e, timeout))?;
+        Ok(ClusterMetadata {
+            brokers: md
+                .brokers()
+                .iter()
+                .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
+                .collect(),
+            topics: md.topics().len(),
+            partitions: md.topics().iter().map(|t| t.partitions().len()).sum(),
+        })
+    }
+}
+
+/// A poisoned lock only means another query panicked mid-insert of a whole value; the map is
+/// still consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A client that never consumes still receives error events on its queue; serve them so they
+/// do not pile up (their text already reached the context's log callback).
+fn drain_events(consumer: &ObserverConsumer) {
+    for _ in 0..64 {
+        if consumer.poll(Duration::ZERO).is_none() {
+            break;
         }
     }
 }
@@ -103,7 +293,7 @@ pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
         .set("group.id", "pipeline-health-observer")
         .set("enable.auto.commit", "false")
         .set("socket.timeout.ms", "10000")
-        .set("log_level", "3");
+        .set("log_level", "4");
     if let Some((mechanism, user, password)) = &settings.sasl {
         config
             .set("sasl.mechanism", mechanism.as_librdkafka())
@@ -119,4 +309,35 @@ pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
             .set("ssl.key.pem", key.expose());
     }
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureKind;
+
+    #[test]
+    fn librdkafka_messages_are_classified() {
+        let cases = [
+            (
+                "Failed to resolve 'k:9092': Name or service not known",
+                Some(FailureKind::Dns),
+            ),
+            (
+                "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
+                Some(FailureKind::Tcp),
+            ),
+            (
+                "SSL handshake failed: certificate verify failed",
+                Some(FailureKind::Tls),
+            ),
+            (
+                "SASL authentication error: Authentication failed",
+                Some(FailureKind::Auth),
+            ),
+            ("something else", None),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(FailureKind::of(text), kind, "{text}");
+        }
+    }
 }

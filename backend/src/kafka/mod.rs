@@ -1,7 +1,17 @@
 //! Everything the backend learns from Kafka itself (no exporter).
 //!
 //! - [`client`]: the per-datasource librdkafka client built from the connection settings.
+//! - [`lag`]: consumer-lag arithmetic (pure).
+//! - [`offsets`]: batched fetching of end and committed offsets into one lag snapshot.
+//! - [`time_lag`]: the sampled-offsets window, seconds behind and drain time (pure).
+//! - [`cluster`]: brokers, controller, partitions and the cluster verdict.
+//! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries and their frames.
 
 pub mod client;
+pub mod cluster;
+pub mod lag;
+pub mod offsets;
+pub mod query;
+pub mod time_lag;
 
 pub use client::KafkaClient;

@@ -93,7 +93,14 @@ impl PipelinePlugin {
 /// What a query waits on, for the timeout message.
 fn target_of(kind: &QueryKind) -> &'static str {
     match kind {
-        QueryKind::Health(_) => "Kafka and Flink",
+        QueryKind::Topology(_) | QueryKind::Health(_) => "Kafka and Flink",
+        QueryKind::ConsumerLag(_) | QueryKind::TimeLag(_) | QueryKind::ClusterHealth(_) => "Kafka",
+        QueryKind::Jobs(_)
+        | QueryKind::JobGraph(_)
+        | QueryKind::Backpressure(_)
+        | QueryKind::Watermarks(_)
+        | QueryKind::Checkpoints(_)
+        | QueryKind::TaskManagers(_) => "the Flink REST API",
     }
 }
 
@@ -104,9 +111,29 @@ async fn execute(
     timeout: std::time::Duration,
 ) -> Result<Vec<Frame>, QueryError> {
     match &parsed.kind {
-        QueryKind::Health(_) => {
-            let rows = query::health::check_components(instance, timeout).await;
-            Ok(vec![query::health::frame(&rows)])
+        QueryKind::Topology(q) => {
+            let t = parsed.thresholds(&instance.settings.thresholds);
+            query::topology::topology(instance, q, &t, timeout).await
         }
+        QueryKind::Health(q) => {
+            let t = parsed.thresholds(&instance.settings.thresholds);
+            query::topology::health(instance, q, &t, timeout).await
+        }
+        QueryKind::ConsumerLag(q) => {
+            let t = parsed.thresholds(&instance.settings.thresholds);
+            crate::kafka::query::consumer_lag(instance.kafka("consumerLag")?, q, &t, timeout).await
+        }
+        QueryKind::TimeLag(q) => {
+            crate::kafka::query::time_lag(instance.kafka("timeLag")?, q, timeout).await
+        }
+        QueryKind::ClusterHealth(_) => {
+            crate::kafka::query::cluster_health(instance.kafka("clusterHealth")?, timeout).await
+        }
+        QueryKind::Jobs(_)
+        | QueryKind::JobGraph(_)
+        | QueryKind::Backpressure(_)
+        | QueryKind::Watermarks(_)
+        | QueryKind::Checkpoints(_)
+        | QueryKind::TaskManagers(_) => crate::flink::query::run(instance, parsed).await,
     }
 }

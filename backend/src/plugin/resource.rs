@@ -13,7 +13,7 @@ use crate::query::QUERY_TYPES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
-    #[error("no resource at `{0}`; known: /query-types")]
+    #[error("no resource at `{0}`; known: /query-types, /kafka/topics, /kafka/groups, /flink/jobs, /flink/jobs/<id>/vertices")]
     NotFound(String),
     #[error(transparent)]
     Query(#[from] QueryError),
@@ -60,6 +60,24 @@ impl backend::ResourceService for PipelinePlugin {
             .to_string();
         let body = match path.as_str() {
             "/query-types" | "query-types" => serde_json::json!({ "queryTypes": QUERY_TYPES }),
+            "/kafka/topics" | "kafka/topics" | "/kafka/groups" | "kafka/groups" => {
+                let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
+                let client = instance.kafka("kafka resources")?;
+                let timeout = instance.settings.query_timeout;
+                if path.ends_with("topics") {
+                    crate::kafka::query::topics_resource(client, timeout).await?
+                } else {
+                    crate::kafka::query::groups_resource(client, timeout).await?
+                }
+            }
+            p if p.trim_start_matches('/').starts_with("flink/") => {
+                let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
+                let client = instance.flink("flink resources")?;
+                match crate::flink::query::resource(client, p.trim_start_matches('/')).await? {
+                    Some(body) => body,
+                    None => return Err(ResourceError::NotFound(path)),
+                }
+            }
             _ => return Err(ResourceError::NotFound(path)),
         };
         let response = json_response(StatusCode::OK, &body)

@@ -1,19 +1,11 @@
-//! The `health` query: one row per configured component (Kafka, Flink) with a status code that
-//! alert rules can compare against, and a one-line reason.
+//! Reachability of each configured component (Kafka, Flink), for CheckHealth ("Save & test"):
+//! a verdict and the reason a person can act on.
 
 use std::time::Duration;
 
-use grafana_plugin_sdk::data::Frame;
-use grafana_plugin_sdk::prelude::*;
 use pipeline_model::Health;
-use serde::Deserialize;
 
-use crate::frames::describe;
 use crate::instance::Instance;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct HealthQuery {}
 
 /// Verdict for one component, with the reason a person can act on.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,18 +82,4 @@ pub async fn check_components(instance: &Instance, timeout: Duration) -> Vec<Com
     };
     let (kafka, flink) = tokio::join!(kafka, flink);
     kafka.into_iter().chain(flink).collect()
-}
-
-/// The frame of a `health` query.
-pub fn frame(rows: &[ComponentHealth]) -> Frame {
-    Frame::new("health").with_fields([
-        rows.iter().map(|r| r.component).into_field("component"),
-        rows.iter().map(|r| r.health.as_str()).into_field("status"),
-        describe(
-            rows.iter().map(|r| r.health.code()).into_field("code"),
-            "Status code",
-            None,
-        ),
-        rows.iter().map(|r| r.reason.clone()).into_field("reason"),
-    ])
 }

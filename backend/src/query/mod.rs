@@ -2,6 +2,7 @@
 //! gets its own error naming the bad field while the others in the request still run.
 
 pub mod health;
+pub mod topology;
 
 use std::time::Duration;
 
@@ -31,16 +32,48 @@ pub struct ParsedQuery {
 /// What a query asks for. Each variant's fields are parsed from the same JSON object.
 #[derive(Debug, Clone)]
 pub enum QueryKind {
-    Health(health::HealthQuery),
+    Topology(topology::TopologyQuery),
+    Health(topology::HealthQuery),
+    ConsumerLag(crate::kafka::query::LagQuery),
+    TimeLag(crate::kafka::query::LagQuery),
+    ClusterHealth(crate::kafka::query::ClusterHealthQuery),
+    Jobs(crate::flink::query::FlinkQuery),
+    JobGraph(crate::flink::query::FlinkQuery),
+    Backpressure(crate::flink::query::FlinkQuery),
+    Watermarks(crate::flink::query::FlinkQuery),
+    Checkpoints(crate::flink::query::FlinkQuery),
+    TaskManagers(crate::flink::query::FlinkQuery),
 }
 
 /// Every query type name the front end may send, with whether this backend serves it yet.
-pub const QUERY_TYPES: &[&str] = &["health"];
+pub const QUERY_TYPES: &[&str] = &[
+    "topology",
+    "health",
+    "consumerLag",
+    "timeLag",
+    "clusterHealth",
+    "jobs",
+    "jobGraph",
+    "backpressure",
+    "watermarks",
+    "checkpoints",
+    "taskManagers",
+];
 
 impl QueryKind {
     pub fn name(&self) -> &'static str {
         match self {
+            QueryKind::Topology(_) => "topology",
             QueryKind::Health(_) => "health",
+            QueryKind::ConsumerLag(_) => "consumerLag",
+            QueryKind::TimeLag(_) => "timeLag",
+            QueryKind::ClusterHealth(_) => "clusterHealth",
+            QueryKind::Jobs(_) => "jobs",
+            QueryKind::JobGraph(_) => "jobGraph",
+            QueryKind::Backpressure(_) => "backpressure",
+            QueryKind::Watermarks(_) => "watermarks",
+            QueryKind::Checkpoints(_) => "checkpoints",
+            QueryKind::TaskManagers(_) => "taskManagers",
         }
     }
 }
@@ -68,7 +101,18 @@ impl ParsedQuery {
             }
         }
         let kind = match query_type {
-            "health" | "" => QueryKind::Health(parse_fields(json)?),
+            // Grafana's default query is the topology.
+            "topology" | "" => QueryKind::Topology(parse_fields(json)?),
+            "health" => QueryKind::Health(parse_fields(json)?),
+            "consumerLag" => QueryKind::ConsumerLag(parse_fields(json)?),
+            "timeLag" => QueryKind::TimeLag(parse_fields(json)?),
+            "clusterHealth" => QueryKind::ClusterHealth(parse_fields(json)?),
+            "jobs" => QueryKind::Jobs(parse_fields(json)?),
+            "jobGraph" => QueryKind::JobGraph(parse_fields(json)?),
+            "backpressure" => QueryKind::Backpressure(parse_fields(json)?),
+            "watermarks" => QueryKind::Watermarks(parse_fields(json)?),
+            "checkpoints" => QueryKind::Checkpoints(parse_fields(json)?),
+            "taskManagers" => QueryKind::TaskManagers(parse_fields(json)?),
             other => {
                 return Err(QueryError::InvalidQuery(format!(
                     "field `queryType`: unknown query type `{other}`; expected one of: {}",
@@ -77,6 +121,17 @@ impl ParsedQuery {
             }
         };
         Ok(ParsedQuery { kind, common })
+    }
+
+    /// The datasource's thresholds with this query's overrides applied.
+    pub fn thresholds(
+        &self,
+        datasource: &pipeline_model::Thresholds,
+    ) -> pipeline_model::Thresholds {
+        match &self.common.thresholds {
+            Some(o) => datasource.with_overrides(o),
+            None => datasource.clone(),
+        }
     }
 
     /// The timeout for this query: its own override, else the datasource's.

@@ -10,3 +10,4 @@ pub mod assemble;
 pub mod description;
 pub mod facts;
 pub mod frames;
+pub mod gather;

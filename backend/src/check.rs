@@ -1,0 +1,242 @@
+//! `gpx_kafkaflink check`: the pipeline's health from a terminal, for cron jobs, CI gates and
+//! on-call shells. Same settings, same rules and same topology as the datasource; prints one
+//! row per node and exits with the pipeline's verdict (0 ok, 1 warning, 2 critical, 3 unknown,
+//! as monitoring plugins do).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::Parser;
+use pipeline_model::{Health, Topology};
+
+use crate::error::QueryError;
+use crate::instance::Instance;
+use crate::settings::DatasourceSettings;
+use crate::topology::gather::{build, Scope};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gpx_kafkaflink check",
+    about = "Check a Kafka -> Flink pipeline's health and exit with its verdict"
+)]
+pub struct CheckArgs {
+    /// Kafka bootstrap servers, host:port[,host:port...]
+    #[arg(long)]
+    pub kafka: Option<String>,
+    /// Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    #[arg(long, default_value = "PLAINTEXT")]
+    pub kafka_security_protocol: String,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    #[arg(long)]
+    pub kafka_sasl_mechanism: Option<String>,
+    #[arg(long)]
+    pub kafka_username: Option<String>,
+    /// Read from the environment, never from the command line (it would show in `ps`).
+    #[arg(long, env = "PIPELINE_KAFKA_PASSWORD", hide_env_values = true)]
+    pub kafka_password: Option<String>,
+    /// Flink REST URL, e.g. http://jobmanager:8081
+    #[arg(long)]
+    pub flink: Option<String>,
+    #[arg(long, env = "PIPELINE_FLINK_TOKEN", hide_env_values = true)]
+    pub flink_token: Option<String>,
+    /// Consumer groups to watch (comma-separated), for clusters that cannot list groups.
+    #[arg(long)]
+    pub groups: Option<String>,
+    /// Pipeline description: a JSON file (see the README).
+    #[arg(long)]
+    pub pipeline: Option<std::path::PathBuf>,
+    /// Thresholds as JSON, e.g. '{"lagCritical": 50000}'
+    #[arg(long)]
+    pub thresholds: Option<String>,
+    /// Seconds to wait for Kafka and Flink.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+impl CheckArgs {
+    /// The datasource settings these flags stand for, so the check uses the plugin's own parsing.
+    pub fn settings(&self) -> Result<DatasourceSettings, String> {
+        let mut json = serde_json::Map::new();
+        let mut put = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                json.insert(k.to_string(), v.into());
+            }
+        };
+        put("kafkaBootstrapServers", self.kafka.as_deref());
+        put("kafkaSecurityProtocol", Some(&self.kafka_security_protocol));
+        put("kafkaSaslMechanism", self.kafka_sasl_mechanism.as_deref());
+        put("kafkaUsername", self.kafka_username.as_deref());
+        put("flinkUrl", self.flink.as_deref());
+        put("flinkAuth", self.flink_token.as_ref().map(|_| "bearer"));
+        json.insert("queryTimeoutSeconds".into(), self.timeout.into());
+        if let Some(t) = &self.thresholds {
+            let value: serde_json::Value =
+                serde_json::from_str(t).map_err(|e| format!("--thresholds is not JSON: {e}"))?;
+            json.insert("thresholds".into(), value);
+        }
+        if let Some(path) = &self.pipeline {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--pipeline {}: {e}", path.display()))?;
+            json.insert("pipeline".into(), text.into());
+        }
+        let mut secure = HashMap::new();
+        if let Some(p) = &self.kafka_password {
+            secure.insert("kafkaPassword".to_string(), p.clone());
+        }
+        if let Some(t) = &self.flink_token {
+            secure.insert("flinkBearerToken".to_string(), t.clone());
+        }
+        DatasourceSettings::parse(&serde_json::Value::Object(json), &secure)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Run the check; returns the process exit code.
+pub async fn run(args: CheckArgs) -> i32 {
+    let settings = match args.settings() {
+        Ok(s) if s.kafka.is_none() && s.flink.is_none() => {
+            eprintln!("check: give --kafka and/or --flink");
+            return 3;
+        }
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("check: {e}");
+            return 3;
+        }
+    };
+    let timeout = settings.query_timeout;
+    let instance = match Instance::build(settings) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("check: {e}");
+            return 3;
+        }
+    };
+    let topo = match topology::build(&instance, None, &instance.settings.thresholds, timeout).await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("check: {e}");
+            return 3;
+        }
+    };
+    print!("{}", table(&topo));
+    exit_code(topo.verdict())
+}
+
+pub fn exit_code(h: Health) -> i32 {
+    match h {
+        Health::Ok => 0,
+        Health::Warning => 1,
+        Health::Critical => 2,
+        Health::Unknown => 3,
+    }
+}
+
+/// The health table: one row per node, the bottleneck marked, the verdict last.
+pub fn table(t: &Topology) -> String {
+    let rows: Vec<[String; 4]> = t
+        .nodes
+        .iter()
+        .map(|n| {
+            let mark = if n.bottleneck { " <- bottleneck" } else { "" };
+            [
+                n.health.as_str().to_uppercase(),
+                n.kind.as_str().to_string(),
+                n.title.clone(),
+                format!("{}{mark}", n.reason),
+            ]
+        })
+        .collect();
+    let headers = ["STATUS", "KIND", "NODE", "REASON"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([headers[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths = [width(0), width(1), width(2)];
+    let mut out = String::new();
+    let mut line = |cells: [&str; 4]| {
+        let _ = writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    };
+    line(headers);
+    for r in &rows {
+        line([&r[0], &r[1], &r[2], &r[3]]);
+    }
+    let verdict = t.verdict();
+    let cause = t
+        .bottleneck()
+        .map(|n| format!(", bottleneck: {}", n.title))
+        .unwrap_or_default();
+    let _ = writeln!(out, "pipeline: {}{cause}", verdict.as_str().to_uppercase());
+    out
+}
+
+/// Upper bound on the whole check, so a cron job never hangs.
+pub fn deadline(timeout: Duration) -> Duration {
+    timeout + Duration::from_secs(5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline_model::{Node, NodeKind};
+
+    #[test]
+    fn table_lists_nodes_and_names_the_bottleneck() {
+        let mut slow = Node::new("a", "slow-enrich", NodeKind::FlinkOperator);
+        slow.health = Health::Critical;
+        slow.reason = "bottleneck: busy 98 %".into();
+        slow.bottleneck = true;
+        let mut topic = Node::new("b", "clicks", NodeKind::KafkaTopic);
+        topic.health = Health::Ok;
+        let t = Topology {
+            nodes: vec![topic, slow],
+            edges: vec![],
+        };
+        let text = table(&t);
+        assert!(text.lines().next().unwrap().starts_with("STATUS"));
+        assert!(
+            text.contains(
+                "CRITICAL  flink-operator  slow-enrich  bottleneck: busy 98 % <- bottleneck"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("pipeline: CRITICAL, bottleneck: slow-enrich\n"),
+            "{text}"
+        );
+        assert_eq!(exit_code(t.verdict()), 2);
+    }
+
+    #[test]
+    fn flags_become_datasource_settings() {
+        let args = CheckArgs::parse_from([
+            "check",
+            "--kafka",
+            "k:9092",
+            "--flink",
+            "http://f:8081",
+            "--timeout",
+            "3",
+        ]);
+        let s = args.settings().unwrap();
+        assert_eq!(s.kafka.unwrap().bootstrap_servers, "k:9092");
+        assert_eq!(s.query_timeout, Duration::from_secs(3));
+        let bad = CheckArgs::parse_from(["check", "--flink", "f:8081"]);
+        assert!(bad.settings().unwrap_err().contains("flinkUrl"));
+    }
+}

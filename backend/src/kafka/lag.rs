@@ -1,0 +1,113 @@
+//! Consumer lag arithmetic: pure, so the numbers are checked without a broker.
+//!
+//! lag(partition) = log-end offset - committed offset. A partition the group never committed
+//! has no lag value (`None`): reporting 0 would hide a consumer that never started.
+
+use std::collections::BTreeMap;
+
+/// One partition as seen by one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionLag {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub log_end: i64,
+    pub committed: Option<i64>,
+    pub lag: Option<i64>,
+}
+
+impl PartitionLag {
+    pub fn new(
+        group: &str,
+        topic: &str,
+        partition: i32,
+        log_end: i64,
+        committed: Option<i64>,
+    ) -> Self {
+        PartitionLag {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+            log_end,
+            committed,
+            lag: partition_lag(log_end, committed),
+        }
+    }
+}
+
+/// Lag of one partition. A committed offset past the log end (the log was truncated or the
+/// end offset is older than the commit) counts as caught up, never as negative lag.
+pub fn partition_lag(log_end: i64, committed: Option<i64>) -> Option<i64> {
+    committed.filter(|c| *c >= 0).map(|c| (log_end - c).max(0))
+}
+
+/// Sums over a set of partitions (a group's topic, or the whole group).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LagTotals {
+    /// Lag summed over the partitions that have a commit; `None` when none has.
+    pub lag: Option<i64>,
+    pub committed: Option<i64>,
+    pub log_end: i64,
+    pub partitions: usize,
+    pub without_commit: usize,
+}
+
+pub fn totals<'a>(parts: impl IntoIterator<Item = &'a PartitionLag>) -> LagTotals {
+    let mut t = LagTotals::default();
+    for p in parts {
+        t.partitions += 1;
+        t.log_end += p.log_end;
+        match (p.lag, p.committed) {
+            (Some(lag), Some(c)) => {
+                t.lag = Some(t.lag.unwrap_or(0) + lag);
+                t.committed = Some(t.committed.unwrap_or(0) + c);
+            }
+            _ => t.without_commit += 1,
+        }
+    }
+    t
+}
+
+/// Totals per (group, topic), in name order.
+pub fn by_topic(parts: &[PartitionLag]) -> BTreeMap<(String, String), LagTotals> {
+    let mut grouped: BTreeMap<(String, String), Vec<&PartitionLag>> = BTreeMap::new();
+    for p in parts {
+        grouped
+            .entry((p.group.clone(), p.topic.clone()))
+            .or_default()
+            .push(p);
+    }
+    grouped.into_iter().map(|(k, v)| (k, totals(v))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_is_end_minus_committed_and_missing_commits_stay_missing() {
+        assert_eq!(partition_lag(100, Some(40)), Some(60));
+        assert_eq!(partition_lag(100, None), None);
+        // librdkafka reports "no commit" as a negative offset.
+        assert_eq!(partition_lag(100, Some(-1001)), None);
+        assert_eq!(partition_lag(10, Some(12)), Some(0));
+    }
+
+    #[test]
+    fn totals_skip_uncommitted_partitions_but_count_them() {
+        let parts = [
+            PartitionLag::new("g", "t", 0, 10, Some(4)),
+            PartitionLag::new("g", "t", 1, 20, None),
+            PartitionLag::new("g", "u", 0, 5, Some(5)),
+        ];
+        let t = totals(&parts);
+        assert_eq!(t.lag, Some(6));
+        assert_eq!(t.partitions, 3);
+        assert_eq!(t.without_commit, 1);
+        let per_topic = by_topic(&parts);
+        assert_eq!(per_topic[&("g".into(), "t".into())].lag, Some(6));
+        assert_eq!(per_topic[&("g".into(), "u".into())].lag, Some(0));
+        let none = totals(&[PartitionLag::new("g", "t", 0, 10, None)]);
+        assert_eq!(none.lag, None);
+    }
+}

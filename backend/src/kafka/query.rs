@@ -1,0 +1,454 @@
+//! The Kafka query types: `consumerLag`, `timeLag` and `clusterHealth`, and their frames.
+
+use std::time::Duration;
+
+use grafana_plugin_sdk::data::{Frame, Metadata};
+use grafana_plugin_sdk::prelude::*;
+use pipeline_model::rules::{self, GroupFacts};
+use pipeline_model::Thresholds;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::client::{KafkaClient, KafkaError};
+use super::cluster;
+use super::lag::{by_topic, totals};
+use super::offsets::{lag_snapshot, LagSnapshot, Selection};
+use super::time_lag::{self, Sample};
+use crate::error::QueryError;
+use crate::frames::describe;
+
+/// Fields of `consumerLag` and `timeLag` queries.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LagQuery {
+    /// Group name or regex (whole name). A plain name is read even when Kafka lists no groups.
+    pub group: Option<String>,
+    /// Groups read by name, whether or not Kafka lists them.
+    pub groups: Vec<String>,
+    /// Topic name or regex (whole name).
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClusterHealthQuery {}
+
+fn anchored(field: &str, pattern: &str) -> Result<Regex, QueryError> {
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| QueryError::InvalidQuery(format!("field `{field}`: not a valid regex: {e}")))
+}
+
+/// A group filter without regex syntax (dots aside, common in names) is also a group name.
+fn is_plain_name(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl LagQuery {
+    /// What to read. `default_groups` (the datasource's `kafkaConsumerGroups`) are used when
+    /// the query names no group.
+    pub fn selection(&self, default_groups: &[String]) -> Result<Selection, QueryError> {
+        let non_empty = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let group = non_empty(&self.group);
+        let topic = non_empty(&self.topic);
+        let mut groups: Vec<String> = self
+            .groups
+            .iter()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        if let Some(g) = group.as_deref().filter(|g| is_plain_name(g)) {
+            groups.push(g.to_string());
+        }
+        if group.is_none() && groups.is_empty() {
+            groups = default_groups.to_vec();
+        }
+        if group.is_none() && groups.is_empty() {
+            return Err(QueryError::InvalidQuery(
+                "field `group`: name a consumer group or a regex of groups (or list them in `groups`, or set kafkaConsumerGroups in the datasource)".into(),
+            ));
+        }
+        Ok(Selection {
+            groups,
+            group_pattern: group.as_deref().map(|g| anchored("group", g)).transpose()?,
+            topic_pattern: topic.as_deref().map(|t| anchored("topic", t)).transpose()?,
+        })
+    }
+}
+
+fn upstream(e: KafkaError) -> QueryError {
+    QueryError::Upstream(e.to_string())
+}
+
+/// Take a snapshot and add it to the datasource's sampling window.
+pub(crate) async fn snapshot(
+    client: &KafkaClient,
+    q: &LagQuery,
+    timeout: Duration,
+) -> Result<LagSnapshot, QueryError> {
+    let sel = q.selection(&client.settings().consumer_groups)?;
+    // Leave a margin so librdkafka's own timeout fires first and names what failed.
+    let budget = timeout.mul_f64(0.9);
+    let snap = client
+        .blocking(move |c| lag_snapshot(c, &sel, budget))
+        .await
+        .map_err(upstream)?;
+    let mut window = client.window();
+    for ((group, topic), t) in by_topic(&snap.partitions) {
+        if let Some(committed) = t.committed {
+            // Only partitions with a commit: the sums must describe the same partitions.
+            let log_end: i64 = snap
+                .partitions
+                .iter()
+                .filter(|p| p.group == group && p.topic == topic && p.committed.is_some())
+                .map(|p| p.log_end)
+                .sum();
+            window.record(
+                &group,
+                &topic,
+                Sample {
+                    at: snap.at,
+                    log_end,
+                    committed,
+                },
+            );
+        }
+    }
+    Ok(snap)
+}
+
+/// How the snapshot was fetched, in every frame's `meta.custom`.
+fn snapshot_meta(snap: &LagSnapshot, extra: serde_json::Value) -> Metadata {
+    let mut custom = json!({
+        "groupSource": snap.group_source.as_str(),
+        "listGroupsError": snap.listing_error,
+        "endOffsetRequests": snap.end_offset_leaders,
+        "offsetFetchRequests": snap.offset_fetches,
+        "committedScope": format!(
+            "each group's known topics; all selected partitions every {} s",
+            super::offsets::FULL_SCAN_EVERY.as_secs()
+        ),
+        "snapshotMs": snap.elapsed.as_secs_f64() * 1000.0,
+    });
+    if let (Some(c), Some(e)) = (custom.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    let mut meta = Metadata::default();
+    meta.custom = custom.as_object().cloned();
+    meta
+}
+
+pub async fn consumer_lag(
+    client: &KafkaClient,
+    q: &LagQuery,
+    t: &Thresholds,
+    timeout: Duration,
+) -> Result<Vec<Frame>, QueryError> {
+    let snap = snapshot(client, q, timeout).await?;
+    let p = &snap.partitions;
+    let partitions = Frame::new("partitions")
+        .with_fields([
+            p.iter().map(|r| r.group.clone()).into_field("group"),
+            p.iter().map(|r| r.topic.clone()).into_field("topic"),
+            p.iter().map(|r| r.partition).into_field("partition"),
+            describe(
+                p.iter()
+                    .map(|r| r.committed)
+                    .into_opt_field("committedOffset"),
+                "Committed offset",
+                Some("none"),
+            ),
+            describe(
+                p.iter().map(|r| r.log_end).into_field("logEndOffset"),
+                "Log-end offset",
+                Some("none"),
+            ),
+            describe(
+                p.iter().map(|r| r.lag).into_opt_field("lag"),
+                "Lag",
+                Some("short"),
+            ),
+            p.iter()
+                .map(|r| r.committed.is_some())
+                .into_field("hasCommit"),
+        ])
+        .with_metadata(snapshot_meta(&snap, json!({})));
+    let per_topic = by_topic(p);
+    let topics = Frame::new("topics")
+        .with_fields([
+            per_topic.keys().map(|(g, _)| g.clone()).into_field("group"),
+            per_topic.keys().map(|(_, t)| t.clone()).into_field("topic"),
+            describe(
+                per_topic.values().map(|t| t.lag).into_opt_field("lag"),
+                "Lag",
+                Some("short"),
+            ),
+            per_topic
+                .values()
+                .map(|t| t.partitions as u64)
+                .into_field("partitions"),
+            per_topic
+                .values()
+                .map(|t| t.without_commit as u64)
+                .into_field("partitionsWithoutCommit"),
+        ])
+        .with_metadata(snapshot_meta(&snap, json!({})));
+    let window = client.window();
+    let rows: Vec<_> = snap
+        .groups
+        .iter()
+        .map(|g| {
+            let mine: Vec<_> = p.iter().filter(|r| r.group == g.name).collect();
+            let tot = totals(mine.iter().copied());
+            let growing = per_topic
+                .keys()
+                .filter(|(gr, _)| *gr == g.name)
+                .filter_map(|(gr, tp)| window.estimate(gr, tp))
+                .filter_map(|e| Some(e.produce_rate? > e.consume_rate?))
+                .reduce(|a, b| a || b);
+            let facts = GroupFacts {
+                lag: tot.lag.map(|l| l as f64),
+                time_lag_seconds: None,
+                lag_growing: growing,
+                state: g.state.clone(),
+                members: g.members,
+                partitions_without_commit: tot.without_commit as u64,
+            };
+            let verdict = if g.committed_partitions == 0 {
+                rules::Verdict::unknown(format!(
+                    "group {} has no committed offset on the selected topics",
+                    g.name
+                ))
+            } else {
+                rules::consumer_group(&facts, t)
+            };
+            (g, tot, verdict)
+        })
+        .collect();
+    drop(window);
+    let groups = Frame::new("groups")
+        .with_fields([
+            rows.iter()
+                .map(|(g, _, _)| g.name.clone())
+                .into_field("group"),
+            rows.iter()
+                .map(|(g, _, _)| g.state.clone())
+                .into_opt_field("state"),
+            rows.iter()
+                .map(|(g, _, _)| g.members)
+                .into_opt_field("members"),
+            describe(
+                rows.iter().map(|(_, t, _)| t.lag).into_opt_field("lag"),
+                "Lag",
+                Some("short"),
+            ),
+            rows.iter()
+                .map(|(_, t, _)| t.partitions as u64)
+                .into_field("partitions"),
+            rows.iter()
+                .map(|(_, t, _)| t.without_commit as u64)
+                .into_field("partitionsWithoutCommit"),
+            rows.iter()
+                .map(|(_, _, v)| v.health.as_str())
+                .into_field("status"),
+            describe(
+                rows.iter()
+                    .map(|(_, _, v)| v.health.code())
+                    .into_field("code"),
+                "Status code",
+                None,
+            ),
+            rows.iter()
+                .map(|(_, _, v)| v.reason.clone())
+                .into_field("reason"),
+        ])
+        .with_metadata(snapshot_meta(&snap, json!({})));
+    Ok(vec![groups, topics, partitions])
+}
+
+pub async fn time_lag(
+    client: &KafkaClient,
+    q: &LagQuery,
+    timeout: Duration,
+) -> Result<Vec<Frame>, QueryError> {
+    let snap = snapshot(client, q, timeout).await?;
+    let window = client.window();
+    let rows: Vec<_> = by_topic(&snap.partitions)
+        .into_keys()
+        .filter_map(|(g, t)| window.estimate(&g, &t).map(|e| (g, t, e)))
+        .collect();
+    drop(window);
+    let frame = Frame::new("timeLag")
+        .with_fields([
+            rows.iter().map(|r| r.0.clone()).into_field("group"),
+            rows.iter().map(|r| r.1.clone()).into_field("topic"),
+            describe(rows.iter().map(|r| r.2.lag).into_field("lag"), "Lag", Some("short")),
+            describe(rows.iter().map(|r| r.2.produce_rate).into_opt_field("produceRate"), "Produce rate", Some("wps")),
+            describe(rows.iter().map(|r| r.2.consume_rate).into_opt_field("consumeRate"), "Consume rate", Some("wps")),
+            describe(rows.iter().map(|r| r.2.seconds_behind).into_opt_field("secondsBehind"), "Time behind", Some("s")),
+            describe(rows.iter().map(|r| r.2.drain_seconds).into_opt_field("drainSeconds"), "Drain time", Some("s")),
+            rows.iter().map(|r| r.2.drains).into_field("drains"),
+            rows.iter().map(|r| r.2.samples as u64).into_field("samples"),
+            describe(rows.iter().map(|r| r.2.window_seconds).into_field("windowSeconds"), "Window", Some("s")),
+            rows.iter().map(|_| time_lag::METHOD).into_field("method"),
+        ])
+        .with_metadata(snapshot_meta(
+            &snap,
+            json!({
+                "method": time_lag::METHOD,
+                "methodNote": "rates from log-end and committed offsets sampled by successive queries of this datasource; at least two samples are needed",
+                "maxSamples": time_lag::MAX_SAMPLES,
+                "maxAgeSeconds": time_lag::MAX_AGE_SECONDS,
+            }),
+        ));
+    Ok(vec![frame])
+}
+
+pub async fn cluster_health(
+    client: &KafkaClient,
+    timeout: Duration,
+) -> Result<Vec<Frame>, QueryError> {
+    let budget = timeout.mul_f64(0.9);
+    let f = client
+        .blocking(move |c| cluster::cluster_facts(c, budget))
+        .await
+        .map_err(upstream)?;
+    let v = cluster::verdict(&f);
+    let summary = Frame::new("cluster").with_fields([
+        [f.brokers.len() as u64].into_iter().into_field("brokers"),
+        [f.controller].into_iter().into_opt_field("controller"),
+        [f.topics.len() as u64].into_iter().into_field("topics"),
+        [f.partitions()].into_iter().into_field("partitions"),
+        describe(
+            [f.under_replicated()]
+                .into_iter()
+                .into_field("underReplicatedPartitions"),
+            "Under-replicated partitions",
+            Some("short"),
+        ),
+        describe(
+            [f.offline()].into_iter().into_field("offlinePartitions"),
+            "Offline partitions",
+            Some("short"),
+        ),
+        [v.health.as_str()].into_iter().into_field("status"),
+        describe(
+            [v.health.code()].into_iter().into_field("code"),
+            "Status code",
+            None,
+        ),
+        [v.reason.clone()].into_iter().into_field("reason"),
+    ]);
+    let brokers = Frame::new("brokers").with_fields([
+        f.brokers.iter().map(|b| b.0).into_field("id"),
+        f.brokers.iter().map(|b| b.1.clone()).into_field("address"),
+        f.brokers
+            .iter()
+            .map(|b| Some(b.0) == f.controller)
+            .into_field("controller"),
+    ]);
+    let topics = Frame::new("topics").with_fields([
+        f.topics.iter().map(|t| t.name.clone()).into_field("topic"),
+        f.topics
+            .iter()
+            .map(|t| t.partitions)
+            .into_field("partitions"),
+        f.topics
+            .iter()
+            .map(|t| t.replication_factor)
+            .into_field("replicationFactor"),
+        f.topics
+            .iter()
+            .map(|t| t.under_replicated)
+            .into_field("underReplicated"),
+        f.topics.iter().map(|t| t.offline).into_field("offline"),
+        f.topics
+            .iter()
+            .map(|t| rules::topic(t.under_replicated, t.offline).health.as_str())
+            .into_field("status"),
+    ]);
+    Ok(vec![summary, brokers, topics])
+}
+
+/// `/kafka/topics`: topic names and partition counts for the query editor.
+pub async fn topics_resource(
+    client: &KafkaClient,
+    timeout: Duration,
+) -> Result<serde_json::Value, QueryError> {
+    let f = client
+        .blocking(move |c| cluster::cluster_facts(c, timeout))
+        .await
+        .map_err(upstream)?;
+    Ok(
+        json!({ "topics": f.topics.iter().map(|t| json!({"name": t.name, "partitions": t.partitions})).collect::<Vec<_>>() }),
+    )
+}
+
+/// `/kafka/groups`: groups Kafka lists, and how they were found.
+pub async fn groups_resource(
+    client: &KafkaClient,
+    timeout: Duration,
+) -> Result<serde_json::Value, QueryError> {
+    let listed = client
+        .blocking(move |c| {
+            c.consumer()
+                .fetch_group_list(None, timeout)
+                .map(|l| {
+                    l.groups()
+                        .iter()
+                        .map(|g| json!({"name": g.name(), "state": g.state(), "members": g.members().len()}))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| c.error_of(e, timeout))
+        })
+        .await;
+    Ok(match listed {
+        Ok(groups) => json!({ "groups": groups, "source": "listGroups+describeGroups" }),
+        // Listing is optional for the editor: a user can still type a group name.
+        Err(e) => json!({ "groups": [], "source": "none", "error": e.to_string() }),
+    })
+}
+
+use rdkafka::consumer::Consumer as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(group: Option<&str>, groups: &[&str]) -> LagQuery {
+        LagQuery {
+            group: group.map(str::to_string),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            topic: None,
+        }
+    }
+
+    #[test]
+    fn a_plain_group_is_also_a_name_and_a_regex_is_not() {
+        let s = q(Some("orders.v1"), &[]).selection(&[]).unwrap();
+        assert_eq!(s.groups, vec!["orders.v1".to_string()]);
+        let s = q(Some("orders-.*"), &[]).selection(&[]).unwrap();
+        assert!(s.groups.is_empty());
+        let re = s.group_pattern.unwrap();
+        assert!(re.is_match("orders-eu") && !re.is_match("x-orders-eu"));
+    }
+
+    #[test]
+    fn datasource_groups_apply_only_when_the_query_names_none() {
+        let defaults = ["ds-group".to_string()];
+        let s = q(None, &[]).selection(&defaults).unwrap();
+        assert_eq!(s.groups, defaults.to_vec());
+        let s = q(None, &["mine"]).selection(&defaults).unwrap();
+        assert_eq!(s.groups, vec!["mine".to_string()]);
+        let err = q(None, &[]).selection(&[]).unwrap_err().to_string();
+        assert!(err.contains("`group`"), "{err}");
+        let err = q(Some("a("), &[]).selection(&[]).unwrap_err().to_string();
+        assert!(err.contains("`group`") && err.contains("regex"), "{err}");
+    }
+}

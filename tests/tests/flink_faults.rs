@@ -1,0 +1,154 @@
+//! Fault injection for the Flink queries: a hand-written HTTP server that misbehaves on purpose
+//! (real Flink does not fail on demand). Each fault must give its own clear per-query error
+//! within the timeout, while another query of the same request still succeeds.
+//!
+//! The stub routes by the first path segment, so one server serves every fault: the datasource's
+//! Flink URL is `http://127.0.0.1:<port>/<fault>`. `/taskmanagers` always answers well.
+
+use std::time::Duration;
+
+use pipeline_tests::{Answer, DatasourceConfig, PluginHost, Query};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const JOB_ID: &str = "0123456789abcdef0123456789abcdef";
+
+async fn start_stub() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve(stream));
+        }
+    });
+    port
+}
+
+async fn serve(mut stream: TcpStream) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let (fault, rest) = path[1..].split_once('/').unwrap_or((&path[1..], ""));
+    let rest = format!("/{rest}");
+    let overview = json!({"jobs": [{"jid": JOB_ID, "name": "orders", "state": "RUNNING",
+        "start-time": 1, "duration": 1000}]})
+    .to_string();
+    let (status, body) = if rest.starts_with("/taskmanagers/") {
+        (
+            200,
+            r#"[{"id":"Status.JVM.Memory.Heap.Used","value":"1000"},{"id":"Status.JVM.Memory.Heap.Max","value":"4000"}]"#.to_string(),
+        )
+    } else if rest == "/taskmanagers" {
+        (
+            200,
+            r#"{"taskmanagers":[{"id":"tm-1","slotsNumber":4,"freeSlots":1}]}"#.to_string(),
+        )
+    } else {
+        match (fault, rest.as_str()) {
+            ("e500", _) => (500, "internal error".to_string()),
+            ("notjson", _) => (200, "<html><body>Login required</body></html>".to_string()),
+            ("hang", _) => {
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                return;
+            }
+            // The job is listed, then gone when its details are asked for.
+            ("gone", "/jobs/overview") => (200, overview),
+            ("gone", _) => (404, r#"{"errors":["Job could not be found."]}"#.to_string()),
+            _ => (404, "{}".to_string()),
+        }
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Internal Server Error",
+    };
+    let answer = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+}
+
+/// Ask `jobs` (which meets the fault) and `taskManagers` (which does not) in one request.
+async fn ask(fault: &str) -> (Answer, Answer) {
+    let port = start_stub().await;
+    let host = PluginHost::start().await;
+    let ds = DatasourceConfig::new(json!({
+        "flinkUrl": format!("http://127.0.0.1:{port}/{fault}"),
+        "queryTimeoutSeconds": 2,
+    }));
+    let mut answers = host
+        .query(
+            &ds,
+            &[
+                Query::new("A", "jobs", json!({})),
+                Query::new("B", "taskManagers", json!({})),
+            ],
+        )
+        .await;
+    let a = answers.remove("A").expect("answer A");
+    let b = answers.remove("B").expect("answer B");
+    (a, b)
+}
+
+fn assert_other_query_ok(b: &Answer) {
+    let tm = b.frame("taskManagers").row(0);
+    assert_eq!(tm["id"], "tm-1");
+    assert_eq!(tm["heapRatio"], 0.25);
+}
+
+#[tokio::test]
+async fn http_500_names_the_status_and_path() {
+    let (a, b) = ask("e500").await;
+    assert!(a.frames.is_empty());
+    assert!(a.error.contains("HTTP 500"), "{}", a.error);
+    assert!(a.error.contains("/jobs/overview"), "{}", a.error);
+    assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_says_so() {
+    let (a, b) = ask("notjson").await;
+    assert!(a.error.contains("not the JSON expected"), "{}", a.error);
+    assert!(
+        !a.error.contains("Login required"),
+        "the body is not echoed: {}",
+        a.error
+    );
+    assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn a_hanging_flink_times_out_with_the_configured_timeout() {
+    let (a, b) = ask("hang").await;
+    assert!(a.error.contains("within 2.0 s"), "{}", a.error);
+    assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn a_job_gone_mid_refresh_is_named() {
+    let (a, b) = ask("gone").await;
+    assert!(a.error.contains("disappeared"), "{}", a.error);
+    assert!(a.error.contains("orders"), "{}", a.error);
+    assert!(a.error.contains("404"), "{}", a.error);
+    assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn flink_queries_without_a_flink_url_ask_for_one() {
+    let host = PluginHost::start().await;
+    let ds = DatasourceConfig::new(json!({ "kafkaBootstrapServers": "127.0.0.1:1" }));
+    let a = host.query_one(&ds, "backpressure", json!({})).await;
+    assert!(a.error.contains("Flink"), "{}", a.error);
+    assert!(a.error.contains("configured"), "{}", a.error);
+}
