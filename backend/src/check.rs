@@ -10,7 +10,6 @@ use std::time::Duration;
 use clap::Parser;
 use pipeline_model::{Health, Topology};
 
-use crate::error::QueryError;
 use crate::instance::Instance;
 use crate::settings::DatasourceSettings;
 use crate::topology::gather::{build, Scope};
@@ -113,11 +112,31 @@ pub async fn run(args: CheckArgs) -> i32 {
             return 3;
         }
     };
-    let topo = match topology::build(&instance, None, &instance.settings.thresholds, timeout).await
-    {
-        Ok(t) => t,
-        Err(e) => {
+    let groups: Vec<String> = args
+        .groups
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(String::from)
+        .collect();
+    let scope = Scope {
+        pipeline: None,
+        groups: &groups,
+    };
+    let refresh = build(&instance, scope, &instance.settings.thresholds, timeout);
+    let topo = match tokio::time::timeout(deadline(timeout), refresh).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
             eprintln!("check: {e}");
+            return 3;
+        }
+        Err(_) => {
+            eprintln!(
+                "check: no answer within {:.1} s",
+                deadline(timeout).as_secs_f64()
+            );
             return 3;
         }
     };

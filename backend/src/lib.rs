@@ -7,7 +7,9 @@
 //! - [`kafka`], [`flink`]: the upstream clients and what is derived from their answers.
 //! - [`settings`], [`instance`]: datasource settings and the per-datasource clients.
 //! - [`frames`], [`error`], [`metrics`]: frame builders, user-facing errors, own metrics.
+//! - [`check`]: `gpx_kafkaflink check`, the same health from a terminal.
 
+pub mod check;
 pub mod error;
 pub mod flink;
 pub mod frames;

@@ -1,13 +1,20 @@
 //! `gpx_kafkaflink`: the Pipeline Health datasource backend.
 //!
 //! Started by Grafana, it prints the go-plugin handshake line and serves gRPC.
+//! Started as `gpx_kafkaflink check ...`, it prints the pipeline's health and exits with it.
 
+use clap::Parser;
 use grafana_plugin_sdk::backend;
-use pipeline_backend::plugin;
+use pipeline_backend::{check, plugin};
 use tracing_subscriber::{prelude::*, EnvFilter};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Grafana starts the plugin without arguments, so a first argument `check` is a person.
+    if std::env::args().nth(1).as_deref() == Some("check") {
+        let args = check::CheckArgs::parse_from(std::env::args().skip(1));
+        std::process::exit(check::run(args).await);
+    }
     // The handshake line must be the first thing on stdout; nothing may print before it.
     let listener = backend::initialize().await?;
     init_logging()?;

@@ -58,7 +58,13 @@ async fn main() {
     }
     let (c, s) = (median(concurrent), median(sequential));
     println!("flink full refresh: {jobs} jobs, {requests} REST requests per refresh, {rounds} rounds, medians");
-    println!("  concurrent (bound {CONCURRENCY}): {:>8.1} ms", c.as_secs_f64() * 1000.0);
-    println!("  sequential (bound 1): {:>8.1} ms", s.as_secs_f64() * 1000.0);
+    println!(
+        "  concurrent (bound {CONCURRENCY}): {:>8.1} ms",
+        c.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  sequential (bound 1): {:>8.1} ms",
+        s.as_secs_f64() * 1000.0
+    );
     println!("  speed-up: {:.2}x", s.as_secs_f64() / c.as_secs_f64());
 }
