@@ -1,5 +1,5 @@
 // Threshold fields, used for the datasource defaults and for per-query overrides.
-import { InlineField, InlineFieldRow, Alert } from '@grafana/ui';
+import { Alert, InlineField, InlineFieldRow } from '@grafana/ui';
 import React from 'react';
 
 import { NumberInput } from './NumberInput';
@@ -9,13 +9,14 @@ import { DEFAULT_THRESHOLDS, THRESHOLD_FIELDS, type Thresholds } from './types';
 interface Props {
   idPrefix: string;
   value?: Thresholds;
-  /** Shown in empty fields: what applies when the field is left empty. */
+  /** What applies when a field is left empty: shown as its placeholder and used by the checks. */
   fallback?: Thresholds;
   onChange: (value?: Thresholds) => void;
+  onBlur?: () => void;
 }
 
-export function ThresholdsEditor({ idPrefix, value, fallback, onChange }: Props) {
-  const problems = thresholdProblems(value);
+export function ThresholdsEditor({ idPrefix, value, fallback = DEFAULT_THRESHOLDS, onChange, onBlur }: Props) {
+  const problems = thresholdProblems(value, fallback);
   return (
     <>
       <InlineFieldRow>
@@ -24,8 +25,9 @@ export function ThresholdsEditor({ idPrefix, value, fallback, onChange }: Props)
             <NumberInput
               id={`${idPrefix}-${f.key}`}
               value={value?.[f.key]}
-              placeholder={String(fallback?.[f.key] ?? DEFAULT_THRESHOLDS[f.key])}
+              placeholder={String(fallback[f.key] ?? DEFAULT_THRESHOLDS[f.key])}
               onValue={(v) => onChange(withThreshold(value, f.key, v))}
+              onBlur={onBlur}
             />
           </InlineField>
         ))}

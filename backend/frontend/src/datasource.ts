@@ -6,7 +6,14 @@ import {
 } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
-import { DEFAULT_QUERY, RESOURCE_PATHS, interpolateQuery, isRunnable, variableValues } from './queries';
+import {
+  DEFAULT_QUERY,
+  RESOURCE_PATHS,
+  interpolateQuery,
+  isRunnable,
+  variableValues,
+  type QueryDefaults,
+} from './queries';
 import type { PipelineOptions, PipelineQuery, VariableQuery } from './types';
 
 /** What the editors need from the datasource: a GET on the backend's resource endpoints. */
@@ -14,9 +21,18 @@ export interface ResourceSource {
   getResource(path: string): Promise<unknown>;
 }
 
-export class DataSource extends DataSourceWithBackend<PipelineQuery, PipelineOptions> implements ResourceSource {
+/** What the query editor needs: resources, and the settings its queries fall back to. */
+export interface EditorSource extends ResourceSource {
+  readonly queryDefaults?: QueryDefaults;
+}
+
+export class DataSource extends DataSourceWithBackend<PipelineQuery, PipelineOptions> implements EditorSource {
+  readonly queryDefaults: QueryDefaults;
+
   constructor(settings: DataSourceInstanceSettings<PipelineOptions>) {
     super(settings);
+    const { kafkaConsumerGroups, thresholds } = settings.jsonData ?? {};
+    this.queryDefaults = { kafkaConsumerGroups, thresholds };
   }
 
   getDefaultQuery(_app: CoreApp): Partial<PipelineQuery> {
@@ -24,7 +40,7 @@ export class DataSource extends DataSourceWithBackend<PipelineQuery, PipelineOpt
   }
 
   filterQuery(query: PipelineQuery): boolean {
-    return isRunnable(query);
+    return isRunnable(query, this.queryDefaults);
   }
 
   applyTemplateVariables(query: PipelineQuery, scopedVars: ScopedVars): PipelineQuery {

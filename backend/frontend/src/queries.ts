@@ -6,6 +6,7 @@ import {
   QUERY_TYPES,
   type FlinkJob,
   type FlinkVertex,
+  type PipelineOptions,
   type PipelineQuery,
   type QueryType,
   type VariableResource,
@@ -15,11 +16,13 @@ export const DEFAULT_QUERY: Partial<PipelineQuery> = { queryType: 'topology' };
 
 export type QueryField = 'group' | 'topic' | 'granularity' | 'job' | 'vertex' | 'metric';
 
+// Mirrors what the backend reads per type (backend/src/query, kafka/query.rs, flink/query.rs):
+// topology and health take no job; job and vertex are id-or-regex filters of every Flink type.
 const FIELDS: Record<QueryType, { fields: QueryField[]; required: QueryField[] }> = {
-  topology: { fields: ['job'], required: [] },
+  topology: { fields: [], required: [] },
   health: { fields: ['metric'], required: [] },
-  consumerLag: { fields: ['group', 'topic', 'granularity'], required: [] },
-  timeLag: { fields: ['group', 'topic', 'granularity'], required: [] },
+  consumerLag: { fields: ['group', 'topic', 'granularity'], required: ['group'] },
+  timeLag: { fields: ['group', 'topic', 'granularity'], required: ['group'] },
   clusterHealth: { fields: [], required: [] },
   jobs: { fields: ['job'], required: [] },
   jobGraph: { fields: ['job', 'vertex'], required: ['job'] },
@@ -41,11 +44,13 @@ export function requiredFieldsOf(queryType: QueryType): QueryField[] {
   return FIELDS[queryType].required;
 }
 
+const QUERY_FIELDS: QueryField[] = ['group', 'topic', 'granularity', 'job', 'vertex', 'metric'];
+
 /** Switches the type and drops the fields the new type does not use (keeping timeout/thresholds). */
 export function changeQueryType(query: PipelineQuery, queryType: QueryType): PipelineQuery {
   const next: PipelineQuery = { ...query, queryType };
   const keep = new Set<string>(fieldsOf(queryType));
-  for (const f of ['group', 'topic', 'granularity', 'job', 'vertex', 'metric'] as QueryField[]) {
+  for (const f of QUERY_FIELDS) {
     if (!keep.has(f)) {
       delete next[f];
     }
@@ -59,21 +64,49 @@ export function changeQueryType(query: PipelineQuery, queryType: QueryType): Pip
   return next;
 }
 
-/** What is missing for the backend to answer, or an empty list. */
-export function missingFields(query: PipelineQuery): string[] {
+/** Sets the job; a vertex picked for another job would select nothing, so it goes. */
+export function withJob(query: PipelineQuery, job: string | undefined): PipelineQuery {
+  const next: PipelineQuery = { ...query, job };
+  if (!job) {
+    delete next.job;
+  }
+  if (job !== query.job) {
+    delete next.vertex;
+  }
+  return next;
+}
+
+/** What the datasource settings contribute to a query: groups for lag queries, thresholds. */
+export type QueryDefaults = Pick<PipelineOptions, 'kafkaConsumerGroups' | 'thresholds'>;
+
+export const MAX_TIMEOUT_SECONDS = 300;
+
+/** A timeout the backend accepts (more than 0, at most 300 s), or why not. */
+export function timeoutProblem(seconds: number | undefined): string | undefined {
+  if (seconds === undefined || (seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) {
+    return undefined;
+  }
+  return `must be more than 0 and at most ${MAX_TIMEOUT_SECONDS} seconds`;
+}
+
+/** What is missing or out of range for the backend to answer, or an empty list. */
+export function missingFields(query: PipelineQuery, defaults: QueryDefaults = {}): string[] {
   if (!isQueryType(query.queryType)) {
     return ['queryType'];
   }
-  const missing: string[] = requiredFieldsOf(query.queryType).filter((f) => !String(query[f] ?? '').trim());
-  if (query.timeoutSeconds !== undefined && !(query.timeoutSeconds > 0)) {
+  const hasDefaultGroups = (defaults.kafkaConsumerGroups ?? []).some((g) => g.trim() !== '');
+  const missing: string[] = requiredFieldsOf(query.queryType)
+    .filter((f) => !(f === 'group' && hasDefaultGroups))
+    .filter((f) => !String(query[f] ?? '').trim());
+  if (timeoutProblem(query.timeoutSeconds)) {
     missing.push('timeoutSeconds');
   }
   return missing;
 }
 
 /** `filterQuery`: hidden and incomplete queries are not sent. */
-export function isRunnable(query: PipelineQuery): boolean {
-  return !query.hide && missingFields(query).length === 0;
+export function isRunnable(query: PipelineQuery, defaults?: QueryDefaults): boolean {
+  return !query.hide && missingFields(query, defaults).length === 0;
 }
 
 const REGEX_SPECIALS = /[.*+?^${}()|[\]\\]/g;
@@ -102,17 +135,15 @@ export type Replace = (
   format?: string | ((value: string | string[]) => string)
 ) => string;
 
-/** Resolves $variables in the text fields; group/topic with regex formatting, the rest as text. */
+/** The backend reads all four as anchored regexes (a job or vertex also matches by id). */
+const REGEX_FIELDS = ['group', 'topic', 'job', 'vertex'] as const;
+
+/** Resolves $variables in the name fields, each value as a literal inside the field's regex. */
 export function interpolateQuery(query: PipelineQuery, replace: Replace, scopedVars?: ScopedVars): PipelineQuery {
   const next: PipelineQuery = { ...query };
-  for (const f of ['group', 'topic'] as const) {
+  for (const f of REGEX_FIELDS) {
     if (next[f]) {
       next[f] = replace(next[f]!, scopedVars, regexFormat);
-    }
-  }
-  for (const f of ['job', 'vertex'] as const) {
-    if (next[f]) {
-      next[f] = replace(next[f]!, scopedVars);
     }
   }
   return next;
@@ -128,8 +159,49 @@ function listOf(body: unknown, key: string, path: string): unknown[] {
   return list;
 }
 
+/** A topic or group for a dropdown: its name and what the backend said about it. */
+export interface NamedItem {
+  name: string;
+  description?: string;
+}
+
+function describe(key: 'topics' | 'groups', x: Record<string, unknown>): string | undefined {
+  if (key === 'topics' && typeof x.partitions === 'number') {
+    return `${x.partitions} partition${x.partitions === 1 ? '' : 's'}`;
+  }
+  if (key === 'groups' && (typeof x.state === 'string' || typeof x.members === 'number')) {
+    return [x.state, typeof x.members === 'number' ? `${x.members} member${x.members === 1 ? '' : 's'}` : undefined]
+      .filter(Boolean)
+      .join(', ');
+  }
+  return undefined;
+}
+
+/** `/kafka/topics` and `/kafka/groups` list objects with a `name`; plain strings are accepted too. */
+export function parseNamedItems(body: unknown, key: 'topics' | 'groups', path: string): NamedItem[] {
+  return listOf(body, key, path).flatMap((x): NamedItem[] => {
+    if (typeof x === 'string') {
+      return [{ name: x }];
+    }
+    if (typeof x === 'object' && x !== null && typeof (x as { name?: unknown }).name === 'string') {
+      const o = x as Record<string, unknown>;
+      return [{ name: o.name as string, description: describe(key, o) }];
+    }
+    return [];
+  });
+}
+
 export function parseNames(body: unknown, key: 'topics' | 'groups', path: string): string[] {
-  return listOf(body, key, path).filter((x): x is string => typeof x === 'string');
+  return parseNamedItems(body, key, path).map((i) => i.name);
+}
+
+/**
+ * The error an answer carries next to its (then empty) list: `/kafka/groups` answers 200 with
+ * `error` when Kafka would not list the groups, since a typed group name still works.
+ */
+export function answerError(body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | null)?.error;
+  return typeof error === 'string' && error !== '' ? error : undefined;
 }
 
 export function parseJobs(body: unknown, path = '/flink/jobs'): FlinkJob[] {
@@ -150,6 +222,11 @@ export const RESOURCE_PATHS: Record<VariableResource, string> = {
   jobs: '/flink/jobs',
 };
 
+/** A Flink job id (32 hex digits): only those have a vertices resource, regexes and $variables not. */
+export function isJobId(job: string | undefined): job is string {
+  return /^[0-9a-f]{32}$/i.test(job ?? '');
+}
+
 export function verticesPath(job: string): string {
   return `/flink/jobs/${encodeURIComponent(job)}/vertices`;
 }
@@ -160,7 +237,13 @@ export function variableValues(resource: VariableResource, body: unknown): Array
   if (resource === 'jobs') {
     return parseJobs(body, path).map((j) => ({ text: j.name, value: j.id }));
   }
-  return parseNames(body, resource, path).map((n) => ({ text: n, value: n }));
+  const names = parseNames(body, resource, path);
+  const error = answerError(body);
+  // An empty variable without a reason would look like an empty cluster.
+  if (names.length === 0 && error) {
+    throw new ResourceError(`${path}: ${error}`);
+  }
+  return names.map((n) => ({ text: n, value: n }));
 }
 
 /** A resource call's failure as one line a user can act on. */

@@ -82,9 +82,9 @@ export interface PipelineQuery extends DataQuery {
   /** Topic name or regex. */
   topic?: string;
   granularity?: Granularity;
-  /** Flink job id. */
+  /** Flink job id, or a regex of job names. */
   job?: string;
-  /** Flink vertex id. */
+  /** Flink vertex id, or a regex of vertex names. */
   vertex?: string;
   metric?: HealthMetric;
   timeoutSeconds?: number;
@@ -100,6 +100,8 @@ export interface PipelineOptions extends DataSourceJsonData {
   kafkaSecurityProtocol?: (typeof SECURITY_PROTOCOLS)[number];
   kafkaSaslMechanism?: (typeof SASL_MECHANISMS)[number];
   kafkaUsername?: string;
+  /** Groups lag and topology queries read when Kafka cannot list groups and a query names none. */
+  kafkaConsumerGroups?: string[];
   flinkUrl?: string;
   flinkAuth?: (typeof FLINK_AUTHS)[number];
   flinkUsername?: string;

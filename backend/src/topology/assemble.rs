@@ -284,9 +284,11 @@ fn name_bottleneck(graph: &mut Graph, job: &JobFacts, t: &Thresholds) {
         .unwrap_or(0.0);
     if let Some(node) = graph.node_mut(&vertex_id(&job.id, cause)) {
         // Keep what else is wrong with it (an overdue checkpoint, a stalled watermark).
-        let own = (node.health > Health::Ok)
-            .then(|| format!("; {}", node.reason))
-            .unwrap_or_default();
+        let own = if node.health > Health::Ok {
+            format!("; {}", node.reason)
+        } else {
+            String::new()
+        };
         node.bottleneck = true;
         node.health = node.health.max(Health::Critical);
         node.reason = format!(
