@@ -97,8 +97,9 @@ describe('query types and their fields', () => {
     const topology = q.changeQueryType(graph, 'topology');
     assert.ok(!('job' in topology), 'the topology query reads no job');
     assert.equal(q.changeQueryType(topology, 'health').metric, 'status');
-    assert.equal(q.changeQueryType(topology, 'timeLag').granularity, 'partition');
-    assert.equal(q.changeQueryType(lag, 'timeLag').granularity, 'topic', 'a chosen granularity is kept');
+    assert.equal(q.changeQueryType(topology, 'consumerLag').granularity, 'partition');
+    assert.ok(!('granularity' in q.changeQueryType(lag, 'timeLag')), 'time lag is per group and topic only');
+    assert.equal(q.changeQueryType({ ...lag, queryType: 'timeLag' }, 'consumerLag').granularity, 'partition');
   });
 
   test('a new job forgets the vertex of the old one', () => {

@@ -145,6 +145,19 @@ async fn consumer_lag_matches_what_was_produced_and_committed() {
     );
     assert!(meta["endOffsetRequests"].as_i64().unwrap() <= 3, "{meta}");
     assert_eq!(meta["offsetFetchRequests"], 2, "{meta}");
+
+    // One level only, for a table panel: the per-group sums.
+    let answer = host
+        .query_one(
+            &ds,
+            "consumerLag",
+            json!({"groups": ["g-fast", "g-slow"], "granularity": "group"}),
+        )
+        .await;
+    let names: Vec<&str> = answer.ok().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["groups"]);
+    let slow = answer.frame("groups").find_row("group", "g-slow").unwrap();
+    assert_eq!(int(&slow["lag"]), Some(truth.group_lag("g-slow")));
 }
 
 #[tokio::test]
@@ -396,6 +409,18 @@ async fn bad_lag_queries_name_the_field() {
         .await;
     assert!(
         a.error.contains("`group`") && a.error.contains("regex"),
+        "{}",
+        a.error
+    );
+    let a = host
+        .query_one(
+            &ds,
+            "consumerLag",
+            json!({"group": "g", "granularity": "broker"}),
+        )
+        .await;
+    assert!(
+        a.error.contains("granularity") && a.error.contains("partition"),
         "{}",
         a.error
     );

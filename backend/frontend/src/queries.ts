@@ -22,7 +22,7 @@ const FIELDS: Record<QueryType, { fields: QueryField[]; required: QueryField[] }
   topology: { fields: [], required: [] },
   health: { fields: ['metric'], required: [] },
   consumerLag: { fields: ['group', 'topic', 'granularity'], required: ['group'] },
-  timeLag: { fields: ['group', 'topic', 'granularity'], required: ['group'] },
+  timeLag: { fields: ['group', 'topic'], required: ['group'] },
   clusterHealth: { fields: [], required: [] },
   jobs: { fields: ['job'], required: [] },
   jobGraph: { fields: ['job', 'vertex'], required: ['job'] },
@@ -58,7 +58,7 @@ export function changeQueryType(query: PipelineQuery, queryType: QueryType): Pip
   if (queryType === 'health' && !next.metric) {
     next.metric = 'status';
   }
-  if ((queryType === 'consumerLag' || queryType === 'timeLag') && !next.granularity) {
+  if (queryType === 'consumerLag' && !next.granularity) {
     next.granularity = 'partition';
   }
   return next;

@@ -28,6 +28,27 @@ pub struct LagQuery {
     pub groups: Vec<String>,
     /// Topic name or regex (whole name).
     pub topic: Option<String>,
+    /// `consumerLag` only: the one frame a table panel should show; absent, all three.
+    pub granularity: Option<Granularity>,
+}
+
+/// The level consumer lag is summed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Partition,
+    Topic,
+    Group,
+}
+
+impl Granularity {
+    fn frame_name(self) -> &'static str {
+        match self {
+            Granularity::Partition => "partitions",
+            Granularity::Topic => "topics",
+            Granularity::Group => "groups",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -269,7 +290,11 @@ pub async fn consumer_lag(
                 .into_field("reason"),
         ])
         .with_metadata(snapshot_meta(&snap, json!({})));
-    Ok(vec![groups, topics, partitions])
+    let mut frames = vec![groups, topics, partitions];
+    if let Some(g) = q.granularity {
+        frames.retain(|f| f.name == g.frame_name());
+    }
+    Ok(frames)
 }
 
 pub async fn time_lag(
