@@ -99,7 +99,7 @@ describe('query types and their fields', () => {
     assert.equal(q.changeQueryType(topology, 'health').metric, 'status');
     assert.equal(q.changeQueryType(topology, 'consumerLag').granularity, 'partition');
     assert.ok(!('granularity' in q.changeQueryType(lag, 'timeLag')), 'time lag is per group and topic only');
-    assert.equal(q.changeQueryType({ ...lag, queryType: 'timeLag' }, 'consumerLag').granularity, 'partition');
+    assert.equal(q.changeQueryType({ ...lag, queryType: 'jobs' }, 'consumerLag').granularity, 'topic', 'a chosen granularity is kept');
   });
 
   test('a new job forgets the vertex of the old one', () => {
