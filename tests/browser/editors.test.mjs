@@ -4,37 +4,28 @@
 // Needs: /usr/bin/chromium, npm ci.
 // Run: node --test tests/browser/editors.test.mjs   Screenshots: tests/output/editors/*.png
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { OUTPUT, buildPage, launch, serve } from './editors/harness.mjs';
+import { OUTPUT, buildPage, serve } from './editors/harness.mjs';
+import { pageSession } from './page-harness.mjs';
 
 const JOB_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const SINK_VERTEX_ID = '6d2677a0ecc3fd8df0b72ec675edf8f4';
 
-let browser, server, url, page;
+let page;
 let pageErrors = [];
 
-before(async () => {
-  mkdirSync(OUTPUT, { recursive: true });
-  await buildPage();
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-beforeEach(async () => {
-  await page?.close();
-  page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-  page.setDefaultTimeout(8000);
-  pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(url);
+pageSession({
+  output: OUTPUT,
+  buildPage,
+  serve,
+  viewport: { width: 1000, height: 800 },
+  onPage: (p) => {
+    page = p;
+    pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  },
 });
 
 const call = (fn, ...args) => page.evaluate(([f, a]) => window.edTest[f](...a), [fn, args]);

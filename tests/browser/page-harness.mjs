@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before, beforeEach } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -78,5 +79,31 @@ export async function launch() {
       '--disable-sync',
       '--no-first-run',
     ],
+  });
+}
+
+/**
+ * Registers the hooks a browser suite needs: build and serve its page once, one Chromium for the
+ * suite, and a fresh tab on the page before each test. `onPage(page)` runs before the page loads,
+ * so listeners it adds see everything.
+ */
+export function pageSession({ output, buildPage, serve, viewport, onPage }) {
+  let browser, server, page;
+  before(async () => {
+    mkdirSync(output, { recursive: true });
+    await buildPage();
+    server = await serve();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    server?.server.close();
+  });
+  beforeEach(async () => {
+    await page?.close();
+    page = await browser.newPage({ viewport });
+    page.setDefaultTimeout(8000);
+    onPage(page);
+    await page.goto(server.url);
   });
 }

@@ -3,40 +3,31 @@
 // Needs: panel/build.sh (panel/pkg/), /usr/bin/chromium, npm ci.
 // Run: node --test tests/browser/panel.test.mjs   Screenshots: tests/output/panel/*.png
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { OUTPUT, buildPage, launch, serve } from './panel/harness.mjs';
+import { OUTPUT, buildPage, serve } from './panel/harness.mjs';
+import { pageSession } from './page-harness.mjs';
 
-let browser, server, url, page;
+let page;
 let pageErrors = [];
 let dialogs = [];
 
-before(async () => {
-  mkdirSync(OUTPUT, { recursive: true });
-  await buildPage();
-  ({ server, url } = await serve());
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-beforeEach(async () => {
-  page?.close();
-  page = await browser.newPage({ viewport: { width: 1200, height: 640 } });
-  page.setDefaultTimeout(8000);
-  pageErrors = [];
-  dialogs = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    d.dismiss();
-  });
-  await page.goto(url);
+pageSession({
+  output: OUTPUT,
+  buildPage,
+  serve,
+  viewport: { width: 1200, height: 640 },
+  onPage: (p) => {
+    page = p;
+    pageErrors = [];
+    dialogs = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      d.dismiss();
+    });
+  },
 });
 
 const mount = (scenario, opts = {}) => page.evaluate(([s, o]) => window.phTest.mount(s, o), [scenario, opts]);

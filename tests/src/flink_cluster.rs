@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long the JVM may take to start the cluster and get every job RUNNING (2 slow cores).
@@ -38,6 +38,28 @@ pub fn ensure_flink() {
         status.success(),
         "tests/flink/fetch-flink.sh failed ({status}): real Flink is needed for these tests"
     );
+}
+
+/// The cluster most suites share, one per test binary: `pipeline-1` (a slow operator behind a
+/// rebalance, so its upstream is backpressured), `pipeline-stalled-watermarks` (event time
+/// freezes) and `pipeline-slow-checkpoints` (every checkpoint times out).
+pub fn pipeline_cluster() -> &'static FlinkCluster {
+    static CLUSTER: OnceLock<FlinkCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        FlinkCluster::start(
+            &[
+                "--jobs",
+                "1",
+                "--sleep-ms",
+                "5",
+                "--checkpoint-ms",
+                "1000",
+                "--stall-watermarks",
+                "--slow-checkpoints",
+            ],
+            3,
+        )
+    })
 }
 
 impl FlinkCluster {

@@ -5,10 +5,9 @@
 //! One cluster serves every test of this file. Tests poll until Flink has sampled what they
 //! check (its metric store refreshes every second); the bound only stops a broken setup.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use pipeline_tests::flink_cluster::FlinkCluster;
+use pipeline_tests::flink_cluster::{pipeline_cluster, FlinkCluster};
 use pipeline_tests::{Answer, DatasourceConfig, DecodedFrame, PluginHost, Query};
 use serde_json::{json, Value};
 
@@ -16,20 +15,7 @@ use serde_json::{json, Value};
 const SETTLE_BOUND: Duration = Duration::from_secs(60);
 
 fn cluster() -> &'static FlinkCluster {
-    static CLUSTER: OnceLock<FlinkCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        FlinkCluster::start(
-            &[
-                "--jobs",
-                "1",
-                "--sleep-ms",
-                "5",
-                "--stall-watermarks",
-                "--slow-checkpoints",
-            ],
-            3,
-        )
-    })
+    pipeline_cluster()
 }
 
 fn datasource() -> DatasourceConfig {

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use pipeline_tests::flink_cluster::FlinkCluster;
+use pipeline_tests::flink_cluster::{pipeline_cluster, FlinkCluster};
 use pipeline_tests::host::backend_binary;
 use pipeline_tests::kafka_mock::MockKafka;
 use pipeline_tests::{Answer, DatasourceConfig, DecodedFrame, PluginHost};
@@ -22,22 +22,7 @@ const PRODUCED: [i64; 2] = [100, 50];
 const COMMITTED: [i64; 2] = [60, 25];
 
 fn cluster() -> &'static FlinkCluster {
-    static CLUSTER: OnceLock<FlinkCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        FlinkCluster::start(
-            &[
-                "--jobs",
-                "1",
-                "--sleep-ms",
-                "5",
-                "--checkpoint-ms",
-                "1000",
-                "--stall-watermarks",
-                "--slow-checkpoints",
-            ],
-            3,
-        )
-    })
+    pipeline_cluster()
 }
 
 fn kafka() -> &'static MockKafka {

@@ -3,9 +3,7 @@ import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { ROOT, bundlePage, launch, servePage } from '../page-harness.mjs';
-
-export { launch };
+import { ROOT, bundlePage, servePage } from '../page-harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SRC = join(ROOT, 'backend/frontend/src');
