@@ -6,6 +6,7 @@ use grafana_plugin_sdk::data::{Frame, Metadata};
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::rules::{self, GroupFacts};
 use pipeline_model::Thresholds;
+use rdkafka::consumer::Consumer as _;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
@@ -440,8 +441,6 @@ pub async fn groups_resource(
     })
 }
 
-use rdkafka::consumer::Consumer as _;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +450,7 @@ mod tests {
             group: group.map(str::to_string),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             topic: None,
+            granularity: None,
         }
     }
 
