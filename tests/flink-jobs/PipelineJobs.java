@@ -22,7 +22,8 @@ import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
  * "Sink: orders-db".
  *
  * Flags: --rest-port N, --prometheus-port N, --sleep-ms N, --jobs N, --parallelism N,
- * --checkpoint-ms N, --stall-watermarks, --slow-checkpoints, --exit-on-stdin-eof.
+ * --checkpoint-ms N, --stall-watermarks, --slow-checkpoints, --exit-on-stdin-eof,
+ * --rest-tls DIR (REST over HTTPS with DIR/server.p12 and DIR/truststore.p12, password "changeit").
  */
 public class PipelineJobs {
 
@@ -35,6 +36,7 @@ public class PipelineJobs {
         long checkpointMs = 1000;
         boolean stall = false;
         boolean slowCheckpoints = false;
+        String tlsDir = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rest-port": restPort = Integer.parseInt(args[++i]); break;
@@ -46,6 +48,7 @@ public class PipelineJobs {
                 case "--stall-watermarks": stall = true; break;
                 case "--slow-checkpoints": slowCheckpoints = true; break;
                 case "--exit-on-stdin-eof": exitOnStdinEof(); break;
+                case "--rest-tls": tlsDir = args[++i]; break;
                 default:
                     System.err.println("unknown flag " + args[i]);
                     System.exit(2);
@@ -63,6 +66,8 @@ public class PipelineJobs {
         cluster.put("taskmanager.numberOfTaskSlots", Integer.toString(totalJobs * parallelism));
         // Small in-flight buffers, so watermarks are not stuck behind minutes of queued records.
         cluster.put("taskmanager.network.memory.buffer-debloat.enabled", "true");
+        Map<String, String> tls = restTls(tlsDir);
+        cluster.putAll(tls);
         if (promPort > 0) {
             cluster.put("metrics.reporter.prom.factory.class",
                     "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
@@ -78,18 +83,39 @@ public class PipelineJobs {
         int boundPort = miniCluster.getRestAddress().get().getPort();
 
         for (int j = 1; j <= jobs; j++) {
-            submit(boundPort, "pipeline-" + j, parallelism, sleepMs, checkpointMs, false, false);
+            submit(boundPort, tls, "pipeline-" + j, parallelism, sleepMs, checkpointMs, false, false);
         }
         if (stall) {
-            submit(boundPort, "pipeline-stalled-watermarks", parallelism, sleepMs, checkpointMs, true, false);
+            submit(boundPort, tls, "pipeline-stalled-watermarks", parallelism, sleepMs, checkpointMs, true, false);
         }
         if (slowCheckpoints) {
-            submit(boundPort, "pipeline-slow-checkpoints", parallelism, sleepMs, checkpointMs, false, true);
+            submit(boundPort, tls, "pipeline-slow-checkpoints", parallelism, sleepMs, checkpointMs, false, true);
         }
-        System.out.println("READY rest=http://127.0.0.1:" + boundPort + " jobs=" + totalJobs);
+        String scheme = tls.isEmpty() ? "http" : "https";
+        System.out.println("READY rest=" + scheme + "://127.0.0.1:" + boundPort + " jobs=" + totalJobs);
         System.out.flush();
         // Runs until killed; the jobs are unbounded.
         Thread.currentThread().join();
+    }
+
+    /**
+     * Flink's REST SSL settings for keystores made by the test (none without --rest-tls). The job
+     * submission client needs the same ones: it talks to the REST API, too.
+     */
+    static Map<String, String> restTls(String dir) {
+        Map<String, String> tls = new HashMap<>();
+        if (dir == null) {
+            return tls;
+        }
+        tls.put("security.ssl.rest.enabled", "true");
+        tls.put("security.ssl.rest.keystore", dir + "/server.p12");
+        tls.put("security.ssl.rest.keystore-password", "changeit");
+        tls.put("security.ssl.rest.key-password", "changeit");
+        tls.put("security.ssl.rest.keystore-type", "PKCS12");
+        tls.put("security.ssl.rest.truststore", dir + "/truststore.p12");
+        tls.put("security.ssl.rest.truststore-password", "changeit");
+        tls.put("security.ssl.rest.truststore-type", "PKCS12");
+        return tls;
     }
 
     /**
@@ -112,9 +138,9 @@ public class PipelineJobs {
     }
 
     /** Builds one pipeline job and submits it to the running MiniCluster through its REST API. */
-    static void submit(int restPort, String name, int parallelism, long sleepMs, long checkpointMs,
-                       boolean stallWatermarks, boolean slowCheckpoints) throws Exception {
-        Map<String, String> job = new HashMap<>();
+    static void submit(int restPort, Map<String, String> tls, String name, int parallelism, long sleepMs,
+                       long checkpointMs, boolean stallWatermarks, boolean slowCheckpoints) throws Exception {
+        Map<String, String> job = new HashMap<>(tls);
         job.put("execution.checkpointing.interval", checkpointMs + " ms");
         // Unaligned checkpoints complete despite the backpressure; the slow job keeps aligned ones.
         job.put("execution.checkpointing.unaligned.enabled", Boolean.toString(!slowCheckpoints));

@@ -65,6 +65,8 @@ pub fn pipeline_cluster() -> &'static FlinkCluster {
 impl FlinkCluster {
     /// Starts the launcher with `flags` (e.g. `["--jobs", "2", "--stall-watermarks"]`) on a free
     /// loopback port and waits until `expected_jobs` jobs are RUNNING. Panics after a bound.
+    /// A cluster started with `--rest-tls` is not waited for (this helper speaks plain HTTP
+    /// only): its tests poll through the plugin.
     pub fn start(flags: &[&str], expected_jobs: usize) -> FlinkCluster {
         ensure_flink();
         let root = repo_root();
@@ -83,13 +85,16 @@ impl FlinkCluster {
             .stderr(Stdio::null())
             .spawn()
             .expect("java is installed (Java 17) and on PATH");
-        let port = read_ready_port(&mut child);
+        let (rest_url, port) = read_ready(&mut child);
+        let tls = rest_url.starts_with("https:");
         let mut cluster = FlinkCluster {
             child,
-            rest_url: format!("http://127.0.0.1:{port}"),
+            rest_url,
             port,
         };
-        cluster.wait_running(expected_jobs);
+        if !tls {
+            cluster.wait_running(expected_jobs);
+        }
         cluster
     }
 
@@ -155,22 +160,28 @@ impl Drop for FlinkCluster {
     }
 }
 
-/// Reads the launcher's stdout until `READY rest=http://127.0.0.1:<port>`; panics after a bound.
-fn read_ready_port(child: &mut Child) -> u16 {
+/// Reads the launcher's stdout until `READY rest=http(s)://127.0.0.1:<port>`; the REST URL and
+/// port. Panics after a bound.
+fn read_ready(child: &mut Child) -> (String, u16) {
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("READY rest=http://127.0.0.1:") {
-                let port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
-                let _ = tx.send(port);
+            if let Some(url) = line.strip_prefix("READY rest=") {
+                let url = url
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let port = url.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+                let _ = tx.send(port.map(|p| (url, p)));
             }
             // Keep draining so the JVM never blocks on a full pipe.
         }
     });
     match rx.recv_timeout(START_BOUND) {
-        Ok(Some(port)) => port,
+        Ok(Some(ready)) => ready,
         Ok(None) => panic!("the Flink launcher printed READY without a port"),
         Err(_) => {
             let _ = child.kill();
@@ -204,4 +215,141 @@ fn http_get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
         ));
     }
     serde_json::from_str(body).map_err(|e| format!("{path}: not JSON: {e}"))
+}
+
+/// Keystores for a Flink REST API over HTTPS, made with the JDK's keytool: a test CA, a server
+/// certificate it signed for 127.0.0.1, and the CA's certificate as PEM (what a user pastes into
+/// the datasource's "CA certificate").
+pub struct RestTls {
+    pub dir: PathBuf,
+    pub ca_pem: String,
+}
+
+impl RestTls {
+    pub fn create(dir: &Path) -> RestTls {
+        std::fs::create_dir_all(dir).expect("a directory for the keystores");
+        let store = |name: &str| dir.join(name).display().to_string();
+        let keytool = |args: &[&str]| {
+            let out = Command::new("keytool")
+                .args(args)
+                .args(["-storepass", "changeit", "-noprompt"])
+                .output()
+                .expect("keytool (Java 17) is on PATH");
+            assert!(
+                out.status.success(),
+                "keytool {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let (ca, server, trust) = (
+            store("ca.p12"),
+            store("server.p12"),
+            store("truststore.p12"),
+        );
+        let (ca_pem, csr, server_pem) = (store("ca.pem"), store("server.csr"), store("server.pem"));
+        for f in [&ca, &server, &trust] {
+            let _ = std::fs::remove_file(f);
+        }
+        let key = ["-keyalg", "RSA", "-keysize", "2048", "-validity", "2"];
+        keytool(
+            &[
+                &[
+                    "-genkeypair",
+                    "-alias",
+                    "ca",
+                    "-dname",
+                    "CN=pipeline-health test CA",
+                    "-ext",
+                    "bc:c",
+                    "-keystore",
+                    &ca,
+                ][..],
+                &key,
+            ]
+            .concat(),
+        );
+        keytool(&[
+            "-exportcert",
+            "-rfc",
+            "-alias",
+            "ca",
+            "-keystore",
+            &ca,
+            "-file",
+            &ca_pem,
+        ]);
+        keytool(
+            &[
+                &[
+                    "-genkeypair",
+                    "-alias",
+                    "server",
+                    "-dname",
+                    "CN=127.0.0.1",
+                    "-keystore",
+                    &server,
+                ][..],
+                &key,
+            ]
+            .concat(),
+        );
+        keytool(&[
+            "-certreq",
+            "-alias",
+            "server",
+            "-keystore",
+            &server,
+            "-file",
+            &csr,
+        ]);
+        keytool(&[
+            "-gencert",
+            "-rfc",
+            "-alias",
+            "ca",
+            "-keystore",
+            &ca,
+            "-infile",
+            &csr,
+            "-outfile",
+            &server_pem,
+            "-validity",
+            "2",
+            "-ext",
+            "SAN=ip:127.0.0.1",
+            "-ext",
+            "EKU=serverAuth",
+        ]);
+        keytool(&[
+            "-importcert",
+            "-alias",
+            "ca",
+            "-keystore",
+            &server,
+            "-file",
+            &ca_pem,
+        ]);
+        keytool(&[
+            "-importcert",
+            "-alias",
+            "server",
+            "-keystore",
+            &server,
+            "-file",
+            &server_pem,
+        ]);
+        keytool(&[
+            "-importcert",
+            "-alias",
+            "ca",
+            "-keystore",
+            &trust,
+            "-file",
+            &ca_pem,
+        ]);
+        RestTls {
+            dir: dir.to_path_buf(),
+            ca_pem: std::fs::read_to_string(&ca_pem).expect("the exported CA"),
+        }
+    }
 }

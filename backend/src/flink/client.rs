@@ -52,9 +52,14 @@ impl FlinkClient {
                 .map_err(|_| FlinkError::Tls("flinkTlsCaCert is not a PEM certificate".into()))?;
             builder = builder.add_root_certificate(cert);
         }
-        let http = builder
-            .build()
-            .map_err(|e| FlinkError::Tls(e.to_string()))?;
+        // A PEM block that parses as text but not as a certificate only fails here.
+        let http = builder.build().map_err(|e| {
+            let cause = describe_reqwest_error(&e);
+            FlinkError::Tls(match settings.ca_cert {
+                Some(_) => format!("flinkTlsCaCert is not a usable PEM certificate ({cause})"),
+                None => cause,
+            })
+        })?;
         Ok(FlinkClient {
             http,
             base: settings.url.clone(),
