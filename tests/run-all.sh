@@ -20,7 +20,7 @@ need_apt=()
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v wasm-opt >/dev/null || need_apt+=(binaryen)
-command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+{ command -v javac && command -v keytool; } >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
