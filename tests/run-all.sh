@@ -22,6 +22,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 { command -v javac && command -v keytool; } >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v unzip >/dev/null || need_apt+=(unzip)
+# A real reverse proxy asking for basic auth or a bearer token in front of Flink (flink_auth.rs).
+[ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
