@@ -212,6 +212,17 @@ async fn topology_joins_kafka_and_flink_and_names_the_slow_operator() {
         "kafka/group/clicks-enrich",
         victim["id"].as_str().unwrap()
     ));
+    // The jobs the description leaves out are linked by discovery: their sources read `clicks`.
+    for job in ["pipeline-stalled-watermarks", "pipeline-slow-checkpoints"] {
+        let source = node(&nodes, job, "Source: clicks");
+        let fed_by_kafka = edges.iter().any(|e| {
+            e["target"] == source["id"]
+                && e["source"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("kafka/"))
+        });
+        assert!(fed_by_kafka, "{job}'s source is fed from Kafka: {edges:#?}");
+    }
     // The sink writes to the database named in the description.
     let db = nodes
         .iter()
