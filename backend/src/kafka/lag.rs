@@ -48,6 +48,9 @@ pub struct LagTotals {
     pub lag: Option<i64>,
     pub committed: Option<i64>,
     pub log_end: i64,
+    /// Log end summed over the partitions that have a commit only, so that it and `committed`
+    /// describe the same partitions (what a rate estimate compares).
+    pub committed_log_end: i64,
     pub partitions: usize,
     pub without_commit: usize,
 }
@@ -61,6 +64,7 @@ pub fn totals<'a>(parts: impl IntoIterator<Item = &'a PartitionLag>) -> LagTotal
             (Some(lag), Some(c)) => {
                 t.lag = Some(t.lag.unwrap_or(0) + lag);
                 t.committed = Some(t.committed.unwrap_or(0) + c);
+                t.committed_log_end += p.log_end;
             }
             _ => t.without_commit += 1,
         }
@@ -102,6 +106,8 @@ mod tests {
         ];
         let t = totals(&parts);
         assert_eq!(t.lag, Some(6));
+        assert_eq!(t.log_end, 35);
+        assert_eq!(t.committed_log_end, 15, "partition t/1 has no commit");
         assert_eq!(t.partitions, 3);
         assert_eq!(t.without_commit, 1);
         let per_topic = by_topic(&parts);

@@ -124,19 +124,12 @@ pub(crate) async fn snapshot(
     let mut window = client.window();
     for ((group, topic), t) in by_topic(&snap.partitions) {
         if let Some(committed) = t.committed {
-            // Only partitions with a commit: the sums must describe the same partitions.
-            let log_end: i64 = snap
-                .partitions
-                .iter()
-                .filter(|p| p.group == group && p.topic == topic && p.committed.is_some())
-                .map(|p| p.log_end)
-                .sum();
             window.record(
                 &group,
                 &topic,
                 Sample {
                     at: snap.at,
-                    log_end,
+                    log_end: t.committed_log_end,
                     committed,
                 },
             );
@@ -226,8 +219,7 @@ pub async fn consumer_lag(
         .groups
         .iter()
         .map(|g| {
-            let mine: Vec<_> = p.iter().filter(|r| r.group == g.name).collect();
-            let tot = totals(mine.iter().copied());
+            let tot = totals(p.iter().filter(|r| r.group == g.name));
             let growing = per_topic
                 .keys()
                 .filter(|(gr, _)| *gr == g.name)
