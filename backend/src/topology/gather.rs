@@ -121,20 +121,20 @@ async fn kafka_facts(
     for ((group, topic), totals) in by_topic(&snap.partitions) {
         let info = snap.groups.iter().find(|g| g.name == group);
         let estimate = window.estimate(&group, &topic);
-        let entry = match by_group.iter_mut().find(|g| g.name == group) {
-            Some(e) => e,
-            None => {
-                by_group.push(ConsumerGroupFacts {
-                    name: group.clone(),
-                    facts: GroupFacts {
-                        state: info.and_then(|i| i.state.clone()),
-                        members: info.and_then(|i| i.members),
-                        ..Default::default()
-                    },
+        // by_topic is ordered by group, so a group's topics arrive one after the other.
+        if by_group.last().is_none_or(|g| g.name != group) {
+            by_group.push(ConsumerGroupFacts {
+                name: group.clone(),
+                facts: GroupFacts {
+                    state: info.and_then(|i| i.state.clone()),
+                    members: info.and_then(|i| i.members),
                     ..Default::default()
-                });
-                by_group.last_mut().expect("just pushed")
-            }
+                },
+                ..Default::default()
+            });
+        }
+        let Some(entry) = by_group.last_mut() else {
+            continue;
         };
         entry.topics.push(topic);
         if let Some(lag) = totals.lag {
