@@ -4,6 +4,7 @@
 //! go-plugin handshake line and calls the plugin over gRPC with the `pluginv2` protos that
 //! `grafana-plugin-sdk` ships. [`frames`] decodes the Arrow frames it answers with.
 
+pub mod bed;
 pub mod flink_cluster;
 pub mod frames;
 pub mod host;

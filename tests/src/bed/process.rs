@@ -1,0 +1,244 @@
+//! One server process of the bed: spawned in its own process group with its output in a log
+//! file, its PID recorded under the bed's run directory, and ended by PID when its handle drops
+//! or when the next run starts (a test that panicked must not leave a broker holding a port).
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port, asked of the OS (never a fixed one: suites and people run side by side).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS hands out a free loopback port")
+}
+
+/// Where every bed keeps its PID files: shared by all runs on this machine, so a run can end
+/// what an earlier, crashed one left behind.
+pub fn pid_dir() -> PathBuf {
+    let dir = crate::bed::cache_dir().join("pids");
+    fs::create_dir_all(&dir).expect("the bed's PID directory");
+    dir
+}
+
+/// Ends every process group recorded by an earlier run whose owner (the test process that
+/// started it) is gone. Groups of a live owner belong to a bed still running beside us.
+pub fn reap_orphans() {
+    let Ok(entries) = fs::read_dir(pid_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some((pid, owner)) = fs::read_to_string(&path).ok().and_then(|s| parse_pid_file(&s))
+        else {
+            let _ = fs::remove_file(&path);
+            continue;
+        };
+        if owner != std::process::id() && !alive(owner) {
+            signal_group(pid, libc::SIGCONT);
+            signal_group(pid, libc::SIGKILL);
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+fn parse_pid_file(s: &str) -> Option<(i32, u32)> {
+    let mut it = s.split_whitespace();
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn signal_group(pgid: i32, sig: libc::c_int) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory of ours.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// A running server. Dropping it kills its whole process group.
+pub struct Process {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+    pid_file: PathBuf,
+}
+
+impl Process {
+    /// Spawns `cmd` as `name`, stdout and stderr appended to `log`, stdin closed. The command's
+    /// environment and arguments are the caller's; the process gets a process group of its own
+    /// so that stopping it also stops what it forked (a JVM's helpers, a shell's children).
+    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Process {
+        if let Some(dir) = log.parent() {
+            fs::create_dir_all(dir).expect("the log directory");
+        }
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the server's log file");
+        let err = out.try_clone().expect("a second handle on the log");
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: cannot start {:?}: {e}", cmd.get_program()));
+        let pid_file = pid_dir().join(format!("{}-{}.pid", name, child.id()));
+        fs::write(
+            &pid_file,
+            format!("{} {}\n", child.id(), std::process::id()),
+        )
+        .expect("the PID file");
+        Process {
+            name: name.to_string(),
+            child: Some(child),
+            log: log.to_path_buf(),
+            pid_file,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// True while the process has not exited.
+    pub fn running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// The last `max` bytes of the log, for failure messages.
+    pub fn log_tail(&self, max: u64) -> String {
+        log_tail(&self.log, max)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`: a clean shutdown (a broker hands off leadership).
+    pub fn stop(&mut self, grace: Duration) {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        let pgid = child.id() as i32;
+        signal_group(pgid, libc::SIGCONT);
+        signal_group(pgid, libc::SIGTERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+    }
+
+    /// SIGKILL to the whole group: a crash, nothing flushed.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pgid = child.id() as i32;
+            signal_group(pgid, libc::SIGCONT);
+            signal_group(pgid, libc::SIGKILL);
+            let _ = child.wait();
+        }
+        let _ = fs::remove_file(&self.pid_file);
+    }
+
+    /// SIGSTOP: the process hangs (holds its sockets, answers nothing) until [`Process::resume`].
+    pub fn pause(&self) {
+        if let Some(c) = &self.child {
+            signal_group(c.id() as i32, libc::SIGSTOP);
+        }
+    }
+
+    pub fn resume(&self) {
+        if let Some(c) = &self.child {
+            signal_group(c.id() as i32, libc::SIGCONT);
+        }
+    }
+
+    /// Polls `ready` every 200 ms until it answers `Ok`, the process exits, or `bound` passes;
+    /// panics with the last reason and the log's tail.
+    pub fn wait_ready<T>(
+        &mut self,
+        bound: Duration,
+        mut ready: impl FnMut() -> Result<T, String>,
+    ) -> T {
+        let deadline = Instant::now() + bound;
+        loop {
+            let last = match ready() {
+                Ok(v) => return v,
+                Err(e) => e,
+            };
+            if !self.running() {
+                panic!(
+                    "{} exited before it was ready ({last}); log {}:\n{}",
+                    self.name,
+                    self.log.display(),
+                    self.log_tail(4000)
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{} not ready within {} s ({last}); log {}:\n{}",
+                    self.name,
+                    bound.as_secs(),
+                    self.log.display(),
+                    self.log_tail(4000)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The last `max` bytes of a file ("" when it cannot be read).
+pub fn log_tail(path: &Path, max: u64) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(max)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Runs a short command to completion (a tool: keytool, kafka-configs, psql) and returns its
+/// stdout; panics with its stderr when it fails.
+pub fn run_tool(what: &str, cmd: &mut Command) -> String {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {:?}: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
