@@ -6,6 +6,7 @@
 //! and the fault knobs on them. The jars come from Maven Central through the poms in
 //! `tests/bed/` (`tests/bed/fetch-jars.sh`), cached under `.cache/bed/`.
 
+pub mod control;
 pub mod process;
 
 use std::path::{Path, PathBuf};
