@@ -44,8 +44,12 @@ DOCUMENTED_BEANS = {
         ("org.apache.ZooKeeperService:name0=StandaloneServer_port2181,name1=InMemoryDataTree", "WatchCount"),
     ],
     "schema-registry": [
-        ("kafka.schema.registry:type=jetty-metrics", "request-rate"),
-        ("kafka.schema.registry:type=jetty-metrics", "request-error-rate"),
+        # REST requests are Jersey's (all requests, then per endpoint); Jetty has connections only.
+        ("kafka.schema.registry:type=jersey-metrics", "request-rate"),
+        ("kafka.schema.registry:type=jersey-metrics", "request-error-rate"),
+        ("kafka.schema.registry:type=jersey-metrics", "request-latency-99"),
+        ("kafka.schema.registry:type=jersey-metrics", "subjects.versions.register.request-rate"),
+        ("kafka.schema.registry:type=jersey-metrics", "subjects.versions.register.request-error-rate"),
         ("kafka.schema.registry:type=jetty-metrics", "connections-active"),
         ("kafka.schema.registry:type=master-slave-role", "master-slave-role"),
         ("kafka.schema.registry:type=registered-count", "registered-count"),
@@ -56,7 +60,12 @@ DOCUMENTED_BEANS = {
 IGNORED_BEANS = {
     "kafka": [("kafka.log:type=Log,name=Size,topic=clicks,partition=0", "Value")],
     "zookeeper": [],
-    "schema-registry": [("kafka.producer:type=producer-metrics,client-id=sr", "record-send-rate")],
+    "schema-registry": [
+        ("kafka.producer:type=producer-metrics,client-id=sr", "record-send-rate"),
+        ("kafka.schema.registry:type=jersey-metrics,http_status_code=5xx", "request-error-rate"),
+        ("kafka.schema.registry:type=jersey-metrics", "request-latency-avg"),
+        ("kafka.schema.registry:type=jetty-metrics", "connections-opened-rate"),
+    ],
 }
 
 
