@@ -7,7 +7,11 @@
 //! `tests/bed/` (`tests/bed/fetch-jars.sh`), cached under `.cache/bed/`.
 
 pub mod control;
+pub mod kafka;
+pub mod kafka_tools;
 pub mod process;
+pub mod tls;
+pub mod zookeeper;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

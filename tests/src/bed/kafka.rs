@@ -1,0 +1,854 @@
+//! A real Apache Kafka 3.7.1 cluster for the bed: three brokers (ids 1, 2, 3), each its own
+//! JVM with the JMX exporter agent and the repo's `provisioning/exporters/jmx/kafka.yml`, in
+//! ZooKeeper mode like the demo's cp-kafka 7.7.
+//!
+//! Two listeners per broker on loopback: PLAINTEXT (also inter-broker; its principal is
+//! ANONYMOUS, a super user, so it is unrestricted) and SASL_SSL with SCRAM-SHA-512 (the CA of
+//! [`Tls`]), behind `AclAuthorizer` with `allow.everyone.if.no.acl.found=false`:
+//! - [`ADMIN_USER`]: super user;
+//! - [`READER_USER`]: Describe/Read on every topic and group, Describe/DescribeConfigs on the
+//!   cluster, but Describe on [`RESTRICTED_GROUP`] explicitly denied (it reads the lag of every
+//!   group but that one).
+//!
+//! The handle works from a `static` (interior mutability per broker), has fault knobs (stop,
+//! kill, pause, resume, start a broker) and reads ground truth with Kafka's own tools.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+use std::{fs, thread};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::metadata::Metadata;
+
+use super::kafka_tools::{
+    kafka_tool, kafka_tool_ok, parse_group_offsets, parse_group_state, parse_topic_partitions,
+    spawn_tied, template, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN,
+    TOPIC_COMMAND,
+};
+pub use super::kafka_tools::{GroupOffsetRow, GroupState};
+use super::process::{free_port, log_tail, Process};
+use super::tls::{Tls, STORE_PASSWORD};
+use super::zookeeper::{ephemeral_paths, http_get, jmx_agent_arg, ZooKeeper};
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-bed-secret";
+pub const READER_USER: &str = "reader";
+pub const READER_PASSWORD: &str = "reader-bed-secret";
+/// The one group [`READER_USER`] may not describe.
+pub const RESTRICTED_GROUP: &str = "restricted-group";
+pub const BROKER_IDS: [i32; 3] = [1, 2, 3];
+/// The SASL mechanism of the SASL_SSL listener.
+pub const SASL_MECHANISM: &str = "SCRAM-SHA-512";
+
+/// Three JVMs starting at once on 2 cores, then every broker seeing the other two.
+const START_BOUND: Duration = Duration::from_secs(120);
+const RESTART_BOUND: Duration = Duration::from_secs(90);
+/// A clean stop: controlled shutdown hands partition leadership to the others first.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+/// A killed broker's ZooKeeper session (6 s) must expire before the id can register again.
+const EPHEMERAL_BOUND: Duration = Duration::from_secs(30);
+const TOPIC_BOUND: Duration = Duration::from_secs(30);
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// ZooKeeper and the Kafka cluster on it; Kafka is dropped first.
+pub struct KafkaBed {
+    pub kafka: KafkaCluster,
+    pub zookeeper: ZooKeeper,
+}
+
+impl KafkaBed {
+    pub fn start(run_dir: &Path) -> KafkaBed {
+        let zookeeper = ZooKeeper::start(run_dir);
+        let kafka = KafkaCluster::start(run_dir, &zookeeper);
+        KafkaBed { kafka, zookeeper }
+    }
+}
+
+/// How long each step of [`KafkaCluster::start`] took.
+#[derive(Debug, Clone, Copy)]
+pub struct StartTimings {
+    /// CA and broker keystores.
+    pub tls: Duration,
+    /// SCRAM users written to ZooKeeper by ConfigCommand.
+    pub users: Duration,
+    /// From spawning the 3 JVMs until every broker answers Metadata listing all 3 (the ACLs
+    /// are written meanwhile).
+    pub brokers: Duration,
+    pub total: Duration,
+}
+
+struct Broker {
+    id: i32,
+    plaintext_port: u16,
+    sasl_ssl_port: u16,
+    jmx_exporter_port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    state: Mutex<BrokerState>,
+}
+
+struct BrokerState {
+    process: Process,
+    paused: bool,
+}
+
+impl Broker {
+    fn spawn(&self) -> Process {
+        spawn_broker(self.id, self.jmx_exporter_port, &self.config, &self.log)
+    }
+
+    fn state(&self) -> MutexGuard<'_, BrokerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub struct KafkaCluster {
+    brokers: Vec<Broker>,
+    zk_port: u16,
+    zk_connect: String,
+    tls: Tls,
+    dir: PathBuf,
+    timings: StartTimings,
+    client_files: AtomicUsize,
+}
+
+impl KafkaCluster {
+    /// Starts brokers 1, 2, 3 on `zk` with their data and logs under `run_dir/kafka/`; returns
+    /// once every broker answers Metadata with all three brokers in it and its JMX exporter
+    /// serves broker metrics. Panics with the brokers' log tails past 120 s.
+    pub fn start(run_dir: &Path, zk: &ZooKeeper) -> KafkaCluster {
+        let t0 = Instant::now();
+        super::ensure_jars();
+        let dir = run_dir.join("kafka");
+        fs::create_dir_all(&dir).expect("the Kafka run directory");
+        let tls = Tls::create(&dir.join("tls"));
+        let keystores: Vec<PathBuf> = BROKER_IDS
+            .iter()
+            .map(|id| tls.server_keystore(&format!("broker-{id}")))
+            .collect();
+        let tls_time = t0.elapsed();
+
+        // SCRAM credentials live in ZooKeeper; brokers read them at start and on change.
+        let t1 = Instant::now();
+        let zk_connect = zk.connect();
+        thread::scope(|s| {
+            for (user, password) in [(ADMIN_USER, ADMIN_PASSWORD), (READER_USER, READER_PASSWORD)] {
+                let zk_connect = &zk_connect;
+                s.spawn(move || {
+                    kafka_tool_ok(
+                        CONFIG_COMMAND,
+                        &[
+                            "--zookeeper",
+                            zk_connect,
+                            "--alter",
+                            "--add-config",
+                            &format!("{SASL_MECHANISM}=[password={password}]"),
+                            "--entity-type",
+                            "users",
+                            "--entity-name",
+                            user,
+                        ],
+                    )
+                });
+            }
+        });
+        let users_time = t1.elapsed();
+
+        let t2 = Instant::now();
+        let template_text =
+            fs::read_to_string(template("server.properties")).expect("server.properties template");
+        let brokers: Vec<Broker> = BROKER_IDS
+            .iter()
+            .zip(&keystores)
+            .map(|(&id, keystore)| {
+                let bdir = dir.join(format!("broker-{id}"));
+                fs::create_dir_all(bdir.join("data")).expect("a broker's log dir");
+                let (plaintext_port, sasl_ssl_port, jmx_exporter_port) =
+                    (free_port(), free_port(), free_port());
+                let config = bdir.join("server.properties");
+                let text = template_text
+                    .replace("@BROKER_ID@", &id.to_string())
+                    .replace("@ZOOKEEPER@", &zk_connect)
+                    .replace("@LOG_DIR@", &bdir.join("data").display().to_string())
+                    .replace("@PLAINTEXT_PORT@", &plaintext_port.to_string())
+                    .replace("@SASL_SSL_PORT@", &sasl_ssl_port.to_string())
+                    .replace("@KEYSTORE@", &keystore.display().to_string())
+                    .replace("@STORE_PASSWORD@", STORE_PASSWORD);
+                assert!(!text.contains('@'), "unfilled placeholder in {config:?}");
+                fs::write(&config, text).expect("server.properties");
+                let log = bdir.join("server.log");
+                let process = spawn_broker(id, jmx_exporter_port, &config, &log);
+                Broker {
+                    id,
+                    plaintext_port,
+                    sasl_ssl_port,
+                    jmx_exporter_port,
+                    config,
+                    log,
+                    state: Mutex::new(BrokerState {
+                        process,
+                        paused: false,
+                    }),
+                }
+            })
+            .collect();
+
+        let cluster = KafkaCluster {
+            brokers,
+            zk_port: zk.client_port,
+            zk_connect,
+            tls,
+            dir,
+            timings: StartTimings {
+                tls: tls_time,
+                users: users_time,
+                brokers: Duration::ZERO,
+                total: Duration::ZERO,
+            },
+            client_files: AtomicUsize::new(0),
+        };
+        // ACLs go through ZooKeeper too (the broker's authorizer watches them), while the
+        // brokers start.
+        thread::scope(|s| {
+            for args in cluster.acl_commands() {
+                s.spawn(move || {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    kafka_tool_ok(ACL_COMMAND, &args)
+                });
+            }
+        });
+        let all: Vec<i32> = BROKER_IDS.to_vec();
+        for b in &cluster.brokers {
+            let mut st = b.state();
+            st.process
+                .wait_ready(START_BOUND.saturating_sub(t2.elapsed()), || {
+                    cluster.broker_ready(b, &all)
+                });
+        }
+        let mut cluster = cluster;
+        cluster.timings.brokers = t2.elapsed();
+        cluster.timings.total = t0.elapsed();
+        cluster
+    }
+
+    fn acl_commands(&self) -> Vec<Vec<String>> {
+        let reader = format!("User:{READER_USER}");
+        let base = [
+            "--authorizer-properties".to_string(),
+            format!("zookeeper.connect={}", self.zk_connect),
+            "--add".to_string(),
+        ];
+        let with = |rest: &[&str]| -> Vec<String> {
+            base.iter()
+                .cloned()
+                .chain(rest.iter().map(|s| s.to_string()))
+                .collect()
+        };
+        vec![
+            with(&[
+                "--allow-principal",
+                &reader,
+                "--operation",
+                "Read",
+                "--operation",
+                "Describe",
+                "--topic",
+                "*",
+                "--group",
+                "*",
+            ]),
+            with(&[
+                "--allow-principal",
+                &reader,
+                "--operation",
+                "Describe",
+                "--operation",
+                "DescribeConfigs",
+                "--cluster",
+            ]),
+            // A DENY beats every ALLOW: Describe (OffsetFetch, DescribeGroups, ListGroups'
+            // filter) on this one group fails for the reader.
+            with(&[
+                "--deny-principal",
+                &reader,
+                "--operation",
+                "Describe",
+                "--group",
+                RESTRICTED_GROUP,
+            ]),
+        ]
+    }
+
+    /// Ready: the broker answers Metadata naming exactly `expected`, every other live broker
+    /// names it too, and its exporter serves the ReplicaManager gauges of kafka.yml.
+    fn broker_ready(&self, b: &Broker, expected: &[i32]) -> Result<(), String> {
+        let md = metadata_via_port(b.plaintext_port, METADATA_TIMEOUT)?;
+        let seen = broker_ids_of(&md);
+        if seen != expected {
+            return Err(format!("broker {} sees brokers {seen:?}", b.id));
+        }
+        for other in expected.iter().filter(|&&o| o != b.id) {
+            let port = self.broker(*other).plaintext_port;
+            let seen = broker_ids_of(&metadata_via_port(port, METADATA_TIMEOUT)?);
+            if !seen.contains(&b.id) {
+                return Err(format!("broker {other} does not see {} yet", b.id));
+            }
+        }
+        let metrics = http_get(b.jmx_exporter_port, "/metrics")?;
+        if !metrics.contains("kafka_server_replicamanager_partitioncount") {
+            return Err("the JMX exporter has no ReplicaManager metrics yet".into());
+        }
+        Ok(())
+    }
+
+    fn broker(&self, id: i32) -> &Broker {
+        self.brokers
+            .iter()
+            .find(|b| b.id == id)
+            .unwrap_or_else(|| panic!("no broker {id} (brokers are {BROKER_IDS:?})"))
+    }
+
+    /// Brokers running and not paused, by id.
+    fn live(&self) -> Vec<&Broker> {
+        self.brokers
+            .iter()
+            .filter(|b| {
+                let mut st = b.state();
+                !st.paused && st.process.running()
+            })
+            .collect()
+    }
+
+    fn live_bootstrap(&self) -> String {
+        let live = self.live();
+        assert!(!live.is_empty(), "no broker is up");
+        live.iter()
+            .map(|b| format!("127.0.0.1:{}", b.plaintext_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The last lines of every broker's log, for failure messages.
+    pub fn logs_tail(&self, max_per_broker: u64) -> String {
+        self.brokers
+            .iter()
+            .map(|b| {
+                format!(
+                    "--- broker {} ({}):\n{}",
+                    b.id,
+                    b.log.display(),
+                    log_tail(&b.log, max_per_broker)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn timings(&self) -> StartTimings {
+        self.timings
+    }
+
+    pub fn broker_ids(&self) -> Vec<i32> {
+        self.brokers.iter().map(|b| b.id).collect()
+    }
+
+    /// PLAINTEXT listeners of all brokers, comma-separated.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .iter()
+            .map(|b| format!("127.0.0.1:{}", b.plaintext_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// SASL_SSL listeners of all brokers, comma-separated.
+    pub fn bootstrap_sasl_ssl(&self) -> String {
+        self.brokers
+            .iter()
+            .map(|b| format!("127.0.0.1:{}", b.sasl_ssl_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// One broker's PLAINTEXT listener.
+    pub fn broker_bootstrap(&self, id: i32) -> String {
+        format!("127.0.0.1:{}", self.broker(id).plaintext_port)
+    }
+
+    /// One broker's SASL_SSL listener.
+    pub fn broker_bootstrap_sasl_ssl(&self, id: i32) -> String {
+        format!("127.0.0.1:{}", self.broker(id).sasl_ssl_port)
+    }
+
+    /// The CA that signed the brokers' certificates, PEM text (`kafkaTlsCaCert`).
+    pub fn ca_pem(&self) -> &str {
+        self.tls.ca_pem()
+    }
+
+    pub fn ca_pem_path(&self) -> PathBuf {
+        self.tls.ca_pem_path()
+    }
+
+    pub fn admin_user(&self) -> (&'static str, &'static str) {
+        (ADMIN_USER, ADMIN_PASSWORD)
+    }
+
+    pub fn reader_user(&self) -> (&'static str, &'static str) {
+        (READER_USER, READER_PASSWORD)
+    }
+
+    /// The connect string of the ZooKeeper the brokers use.
+    pub fn zookeeper_connect(&self) -> &str {
+        &self.zk_connect
+    }
+
+    /// (broker id, port of its JMX exporter agent).
+    pub fn jmx_exporter_ports(&self) -> Vec<(i32, u16)> {
+        self.brokers
+            .iter()
+            .map(|b| (b.id, b.jmx_exporter_port))
+            .collect()
+    }
+
+    /// The broker's log: log4j's lines and the JVM's own output.
+    pub fn log_path(&self, id: i32) -> PathBuf {
+        self.broker(id).log.clone()
+    }
+
+    /// The broker JVM's PID while it runs.
+    pub fn pid(&self, id: i32) -> Option<u32> {
+        let mut st = self.broker(id).state();
+        if st.process.running() {
+            st.process.pid()
+        } else {
+            None
+        }
+    }
+
+    /// An rdkafka config for the PLAINTEXT listeners.
+    pub fn plaintext_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", self.bootstrap());
+        c
+    }
+
+    /// An rdkafka config for the SASL_SSL listeners as `user`, trusting the bed's CA (PEM),
+    /// with host name verification on (the certificates name 127.0.0.1).
+    pub fn sasl_ssl_config(&self, user: &str, password: &str) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", self.bootstrap_sasl_ssl())
+            .set("security.protocol", "SASL_SSL")
+            .set("sasl.mechanism", SASL_MECHANISM)
+            .set("sasl.username", user)
+            .set("sasl.password", password)
+            .set("ssl.ca.pem", self.ca_pem())
+            .set("ssl.endpoint.identification.algorithm", "https");
+        c
+    }
+
+    /// A Java client properties file (`--command-config`) for the SASL_SSL listeners as `user`.
+    pub fn java_client_properties(&self, user: &str, password: &str) -> PathBuf {
+        let n = self.client_files.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("client-{user}-{n}.properties"));
+        fs::write(
+            &path,
+            format!(
+                "security.protocol=SASL_SSL\nsasl.mechanism={SASL_MECHANISM}\n\
+                 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule \
+                 required username=\"{user}\" password=\"{password}\";\n\
+                 ssl.truststore.type=PKCS12\nssl.truststore.location={}\n\
+                 ssl.truststore.password={STORE_PASSWORD}\n",
+                self.tls.truststore_path().display()
+            ),
+        )
+        .expect("a client properties file");
+        path
+    }
+
+    /// Cluster metadata (all topics) from the first live broker that answers.
+    pub fn metadata(&self) -> Result<Metadata, String> {
+        let mut last = "no broker is up".to_string();
+        for b in self.live() {
+            match metadata_via_port(b.plaintext_port, METADATA_TIMEOUT) {
+                Ok(md) => return Ok(md),
+                Err(e) => last = format!("broker {}: {e}", b.id),
+            }
+        }
+        Err(last)
+    }
+
+    /// Metadata as one broker answers it (a client bootstrapped on it alone).
+    pub fn metadata_via(&self, id: i32, timeout: Duration) -> Result<Metadata, String> {
+        metadata_via_port(self.broker(id).plaintext_port, timeout)
+    }
+
+    /// Creates a topic and waits until every live broker's metadata shows all its partitions
+    /// with a leader and a full ISR.
+    pub fn create_topic(&self, name: &str, partitions: i32, replication_factor: i32) {
+        let admin: AdminClient<DefaultClientContext> = self
+            .plaintext_config()
+            .create()
+            .expect("an rdkafka admin client");
+        let topic = NewTopic::new(
+            name,
+            partitions,
+            TopicReplication::Fixed(replication_factor),
+        );
+        let opts = AdminOptions::new().operation_timeout(Some(TOPIC_BOUND));
+        let results = block_on(admin.create_topics([&topic], &opts))
+            .unwrap_or_else(|e| panic!("CreateTopics {name}: {e}"));
+        for r in results {
+            if let Err((t, code)) = r {
+                panic!("CreateTopics {t}: {code:?}");
+            }
+        }
+        self.wait_topics(TOPIC_BOUND, &format!("topic {name} ready"), |md| {
+            let Some(t) = md.topics().iter().find(|t| t.name() == name) else {
+                return Err("not in metadata".into());
+            };
+            let ready = t.error().is_none()
+                && t.partitions().len() == partitions as usize
+                && t.partitions()
+                    .iter()
+                    .all(|p| p.leader() >= 0 && p.isr().len() == replication_factor as usize);
+            if ready {
+                Ok(())
+            } else {
+                Err(format!(
+                    "partitions (leader, isr): {:?}",
+                    t.partitions()
+                        .iter()
+                        .map(|p| (p.leader(), p.isr().to_vec()))
+                        .collect::<Vec<_>>()
+                ))
+            }
+        });
+    }
+
+    /// Deletes a topic and waits until no live broker lists it.
+    pub fn delete_topic(&self, name: &str) {
+        let admin: AdminClient<DefaultClientContext> = self
+            .plaintext_config()
+            .create()
+            .expect("an rdkafka admin client");
+        let opts = AdminOptions::new().operation_timeout(Some(TOPIC_BOUND));
+        let results = block_on(admin.delete_topics(&[name], &opts))
+            .unwrap_or_else(|e| panic!("DeleteTopics {name}: {e}"));
+        for r in results {
+            if let Err((t, code)) = r {
+                panic!("DeleteTopics {t}: {code:?}");
+            }
+        }
+        self.wait_topics(TOPIC_BOUND, &format!("topic {name} deleted"), |md| {
+            if md.topics().iter().any(|t| t.name() == name) {
+                Err("still in metadata".into())
+            } else {
+                Ok(())
+            }
+        });
+    }
+
+    /// Polls until `check` holds on the metadata of every live broker.
+    fn wait_topics(
+        &self,
+        bound: Duration,
+        what: &str,
+        check: impl Fn(&Metadata) -> Result<(), String>,
+    ) {
+        let deadline = Instant::now() + bound;
+        loop {
+            let last = self
+                .live()
+                .iter()
+                .map(|b| {
+                    metadata_via_port(b.plaintext_port, METADATA_TIMEOUT)
+                        .and_then(|md| check(&md))
+                        .map_err(|e| format!("broker {}: {e}", b.id))
+                })
+                .find_map(Result::err);
+            let Some(last) = last else { return };
+            if Instant::now() >= deadline {
+                panic!(
+                    "{what}: not within {} s ({last})\n{}",
+                    bound.as_secs(),
+                    self.logs_tail(1500)
+                );
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// SIGTERM: a clean shutdown (controlled shutdown moves leadership, the ZooKeeper session
+    /// closes); SIGKILL after 30 s. Returns when the JVM has exited.
+    pub fn stop_broker(&self, id: i32) {
+        let mut st = self.broker(id).state();
+        st.process.stop(STOP_GRACE);
+        st.paused = false;
+    }
+
+    /// SIGKILL: a crash. Its ZooKeeper session lives on until it times out (6 s).
+    pub fn kill_broker(&self, id: i32) {
+        let mut st = self.broker(id).state();
+        st.process.kill();
+        st.paused = false;
+    }
+
+    /// SIGSTOP: the broker holds its sockets and answers nothing; after 6 s ZooKeeper expires
+    /// its session and the controller counts it out.
+    pub fn pause_broker(&self, id: i32) {
+        let mut st = self.broker(id).state();
+        assert!(st.process.running(), "broker {id} is not running");
+        st.process.pause();
+        st.paused = true;
+    }
+
+    pub fn resume_broker(&self, id: i32) {
+        let mut st = self.broker(id).state();
+        st.process.resume();
+        st.paused = false;
+    }
+
+    /// Starts a stopped or killed broker again with the same ports, config and log dir, and
+    /// waits until it and the other live brokers see each other in their metadata. A killed
+    /// broker's id stays registered until its old session expires, so that is waited for first.
+    pub fn start_broker(&self, id: i32) {
+        let b = self.broker(id);
+        let mut expected: Vec<i32> = self.live().iter().map(|o| o.id).chain([id]).collect();
+        expected.sort();
+        expected.dedup();
+        {
+            let mut st = b.state();
+            assert!(!st.process.running(), "broker {id} is already running");
+        }
+        let znode = format!("/brokers/ids/{id}");
+        let deadline = Instant::now() + EPHEMERAL_BOUND;
+        loop {
+            match ephemeral_paths(self.zk_port) {
+                Ok(paths) if !paths.contains(&znode) => break,
+                other if Instant::now() >= deadline => panic!(
+                    "{znode} still registered in ZooKeeper after {} s: {other:?}",
+                    EPHEMERAL_BOUND.as_secs()
+                ),
+                _ => thread::sleep(Duration::from_millis(200)),
+            }
+        }
+        let mut st = b.state();
+        st.process = b.spawn();
+        st.paused = false;
+        st.process
+            .wait_ready(RESTART_BOUND, || self.broker_ready(b, &expected));
+    }
+
+    /// Waits until every broker is in the metadata and no partition (internal topics
+    /// included) has an ISR smaller than its replica set, as rdkafka's metadata and then
+    /// TopicCommand (the ground truth) see it. Panics past `bound` with what is missing.
+    pub fn wait_fully_replicated(&self, bound: Duration) {
+        let deadline = Instant::now() + bound;
+        loop {
+            let last = match self.metadata() {
+                Err(e) => e,
+                Ok(md) => {
+                    let gaps: Vec<String> = md
+                        .topics()
+                        .iter()
+                        .flat_map(|t| {
+                            t.partitions()
+                                .iter()
+                                .filter(|p| p.leader() < 0 || p.isr().len() < p.replicas().len())
+                                .map(move |p| {
+                                    format!(
+                                        "{}-{} replicas {:?} isr {:?}",
+                                        t.name(),
+                                        p.id(),
+                                        p.replicas(),
+                                        p.isr()
+                                    )
+                                })
+                        })
+                        .collect();
+                    let brokers = broker_ids_of(&md);
+                    if brokers != BROKER_IDS {
+                        format!("brokers in metadata: {brokers:?}")
+                    } else if !gaps.is_empty() {
+                        format!("under-replicated per metadata: {gaps:?}")
+                    } else {
+                        let urp = self.under_replicated_partitions();
+                        if urp.is_empty() {
+                            return;
+                        }
+                        format!("under-replicated per TopicCommand: {urp:?}")
+                    }
+                }
+            };
+            if Instant::now() >= deadline {
+                panic!(
+                    "not fully replicated within {} s: {last}\n{}",
+                    bound.as_secs(),
+                    self.logs_tail(1500)
+                );
+            }
+            thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// `TopicCommand --describe --under-replicated-partitions` over PLAINTEXT: (topic, partition).
+    pub fn under_replicated_partitions(&self) -> Vec<(String, i32)> {
+        let out = kafka_tool_ok(
+            TOPIC_COMMAND,
+            &[
+                "--bootstrap-server",
+                &self.live_bootstrap(),
+                "--describe",
+                "--under-replicated-partitions",
+            ],
+        );
+        parse_topic_partitions(&out).unwrap_or_else(|e| panic!("TopicCommand output: {e}"))
+    }
+
+    /// `ConsumerGroupCommand --describe --group G` over PLAINTEXT: the group's partitions with
+    /// committed offset, log end and lag as Kafka computes them.
+    pub fn describe_group_offsets(&self, group: &str) -> Vec<GroupOffsetRow> {
+        let out = kafka_tool(
+            CONSUMER_GROUP_COMMAND,
+            &[
+                "--bootstrap-server",
+                &self.live_bootstrap(),
+                "--describe",
+                "--group",
+                group,
+            ],
+        );
+        assert!(
+            out.success,
+            "ConsumerGroupCommand --describe {group} failed ({}):\n{}",
+            out.status,
+            out.text()
+        );
+        parse_group_offsets(&out.stdout, group).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The same as `user` over SASL_SSL (`--command-config`); `Err` holds the tool's output
+    /// when it fails (an authorization error, for one).
+    pub fn describe_group_offsets_as(
+        &self,
+        user: &str,
+        password: &str,
+        group: &str,
+    ) -> Result<Vec<GroupOffsetRow>, String> {
+        let props = self.java_client_properties(user, password);
+        let out = kafka_tool(
+            CONSUMER_GROUP_COMMAND,
+            &[
+                "--bootstrap-server",
+                &self.bootstrap_sasl_ssl(),
+                "--command-config",
+                &props.display().to_string(),
+                "--describe",
+                "--group",
+                group,
+            ],
+        );
+        // The tool prints errors and may still exit 0; an error line means no answer (but a
+        // group that does not exist is an empty answer, as in parse_group_offsets).
+        let missing = out.stdout.contains("does not exist.");
+        if !out.success || (out.text().contains("Error: ") && !missing) {
+            return Err(out.text());
+        }
+        parse_group_offsets(&out.stdout, group)
+    }
+
+    /// `ConsumerGroupCommand --describe --group G --state` over PLAINTEXT.
+    pub fn describe_group_state(&self, group: &str) -> GroupState {
+        let out = kafka_tool(
+            CONSUMER_GROUP_COMMAND,
+            &[
+                "--bootstrap-server",
+                &self.live_bootstrap(),
+                "--describe",
+                "--group",
+                group,
+                "--state",
+            ],
+        );
+        assert!(
+            out.success,
+            "ConsumerGroupCommand --describe {group} --state failed ({}):\n{}",
+            out.status,
+            out.text()
+        );
+        parse_group_state(&out.text(), group).unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// One broker JVM: Kafka's own kafka-server-start flags, with the bed's heap.
+fn spawn_broker(id: i32, jmx_exporter_port: u16, config: &Path, log: &Path) -> Process {
+    let mut cmd = Command::new("java");
+    cmd.args([
+        "-Xmx512m",
+        "-Xms256m",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+    ])
+    .args([
+        "-XX:InitiatingHeapOccupancyPercent=35",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-Djava.awt.headless=true",
+    ])
+    .arg(format!(
+        "-Dlog4j.configuration=file:{}",
+        template("log4j.properties").display()
+    ))
+    .arg(format!("-Dbed.log.file={}", log.display()))
+    .arg(jmx_agent_arg(jmx_exporter_port, "kafka.yml"))
+    .arg("-cp")
+    .arg(super::jar_set("kafka"))
+    .arg(KAFKA_MAIN)
+    .arg(config);
+    spawn_tied(&format!("kafka-{id}"), cmd, log)
+}
+
+fn metadata_via_port(port: u16, timeout: Duration) -> Result<Metadata, String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", format!("127.0.0.1:{port}"))
+        .create()
+        .map_err(|e| format!("rdkafka client: {e}"))?;
+    consumer
+        .fetch_metadata(None, timeout)
+        .map_err(|e| format!("Metadata via 127.0.0.1:{port}: {e}"))
+}
+
+fn broker_ids_of(md: &Metadata) -> Vec<i32> {
+    let mut ids: Vec<i32> = md.brokers().iter().map(|b| b.id()).collect();
+    ids.sort();
+    ids
+}
+
+/// Drives one future to completion on this thread. rdkafka's admin futures are completed by
+/// its own polling thread, so no async runtime is needed (and a test already inside one would
+/// refuse a nested runtime).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
