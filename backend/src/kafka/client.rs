@@ -59,13 +59,17 @@ impl FailureKind {
 
     pub fn advice(self) -> &'static str {
         match self {
-            FailureKind::Dns => "DNS: a bootstrap host name does not resolve",
-            FailureKind::Tcp => "TCP: the broker port cannot be reached (refused or dropped)",
+            FailureKind::Dns => {
+                "DNS: a bootstrap host name does not resolve (check kafkaBootstrapServers)"
+            }
+            FailureKind::Tcp => {
+                "TCP: the broker port cannot be reached, refused or dropped (check kafkaBootstrapServers)"
+            }
             FailureKind::Tls => {
-                "TLS: the handshake failed (check the security protocol, CA and client certificate)"
+                "TLS: the handshake failed (check kafkaSecurityProtocol, kafkaTlsCaCert, kafkaTlsClientCert and kafkaTlsClientKey)"
             }
             FailureKind::Auth => {
-                "authentication: SASL failed (check mechanism, user name and password)"
+                "authentication: SASL failed (check kafkaSaslMechanism, kafkaUsername and kafkaPassword)"
             }
         }
     }
