@@ -217,7 +217,22 @@ fn three_brokers_answer_and_a_topic_gets_three_replicas() {
         assert_eq!(replicas, vec![1, 2, 3], "partition {}", p.id());
         assert_eq!(p.isr().len(), 3, "partition {}", p.id());
     }
-    // auto.create.topics.enable=false: producing to an unknown topic creates nothing.
+    // auto.create.topics.enable=false: producing to an unknown topic fails and creates nothing.
+    let mut config = k.plaintext_config();
+    config.set("message.timeout.ms", "3000");
+    let p: FutureProducer = config.create().unwrap();
+    let record = FutureRecord::<(), _>::to("bed-never-created").payload("x");
+    let delivery = p.send_result(record).map_err(|(e, _)| e).unwrap();
+    // librdkafka waits for the topic to appear until the message times out.
+    let (err, _) = block_on(delivery)
+        .unwrap()
+        .expect_err("a record to a topic nobody created was delivered");
+    assert_eq!(
+        err.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::MessageTimedOut),
+        "{err}"
+    );
+    let md = k.metadata().unwrap();
     assert!(!md.topics().iter().any(|t| t.name() == "bed-never-created"));
 
     // The exporters serve what the repo's configs name: one active controller in all.

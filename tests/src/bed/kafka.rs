@@ -124,7 +124,7 @@ pub struct KafkaCluster {
 impl KafkaCluster {
     /// Starts brokers 1, 2, 3 on `zk` with their data and logs under `run_dir/kafka/`; returns
     /// once every broker answers Metadata with all three brokers in it and its JMX exporter
-    /// serves broker metrics. Panics with the brokers' log tails past 120 s.
+    /// serves broker metrics. Panics with the late broker's log tail past 120 s.
     pub fn start(run_dir: &Path, zk: &ZooKeeper) -> KafkaCluster {
         let t0 = Instant::now();
         super::ensure_jars();
@@ -202,7 +202,7 @@ impl KafkaCluster {
             })
             .collect();
 
-        let cluster = KafkaCluster {
+        let mut cluster = KafkaCluster {
             brokers,
             zk_port: zk.client_port,
             zk_connect,
@@ -234,7 +234,6 @@ impl KafkaCluster {
                     cluster.broker_ready(b, &all)
                 });
         }
-        let mut cluster = cluster;
         cluster.timings.brokers = t2.elapsed();
         cluster.timings.total = t0.elapsed();
         cluster
