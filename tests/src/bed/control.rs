@@ -131,13 +131,21 @@ mod tests {
 
     #[test]
     fn bad_commands_say_what_is_wrong() {
-        assert!(Fault::parse("stop-broker").unwrap_err().contains("broker id"));
+        assert!(Fault::parse("stop-broker")
+            .unwrap_err()
+            .contains("broker id"));
         assert!(Fault::parse("stop-broker x")
             .unwrap_err()
             .contains("whole number"));
-        assert!(Fault::parse("slow-operator -5").unwrap_err().contains(">= 0"));
-        assert!(Fault::parse("block-sink now").unwrap_err().contains("no argument"));
-        assert!(Fault::parse("reboot").unwrap_err().contains("unknown command"));
+        assert!(Fault::parse("slow-operator -5")
+            .unwrap_err()
+            .contains(">= 0"));
+        assert!(Fault::parse("block-sink now")
+            .unwrap_err()
+            .contains("no argument"));
+        assert!(Fault::parse("reboot")
+            .unwrap_err()
+            .contains("unknown command"));
         assert!(Fault::parse("  ").unwrap_err().contains("empty"));
     }
 }

@@ -31,8 +31,7 @@ use rdkafka::metadata::Metadata;
 
 use super::kafka_tools::{
     kafka_tool, kafka_tool_ok, parse_group_offsets, parse_group_state, parse_topic_partitions,
-    spawn_tied, template, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN,
-    TOPIC_COMMAND,
+    template, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN, TOPIC_COMMAND,
 };
 pub use super::kafka_tools::{GroupOffsetRow, GroupState};
 use super::process::{free_port, log_tail, Process};
@@ -812,7 +811,7 @@ fn spawn_broker(id: i32, jmx_exporter_port: u16, config: &Path, log: &Path) -> P
     .arg(super::jar_set("kafka"))
     .arg(KAFKA_MAIN)
     .arg(config);
-    spawn_tied(&format!("kafka-{id}"), cmd, log)
+    Process::spawn(&format!("kafka-{id}"), cmd, log)
 }
 
 fn metadata_via_port(port: u16, timeout: Duration) -> Result<Metadata, String> {

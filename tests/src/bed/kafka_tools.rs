@@ -1,16 +1,10 @@
-//! The JVMs of the Kafka side of the bed: servers spawned so that they die with the test
-//! process, Kafka 3.7.1's own command-line tools run as classes of the bed's jar set, and
+//! The Kafka side's JVM tools: Kafka 3.7.1's own command-line tools run as classes of the bed's jar set, and
 //! parsers of those tools' text tables (the ground truth the datasource is compared with).
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
-
-use super::process::{self, Process};
 
 /// Main classes, as found in the 3.7.1 jars (`unzip -l kafka_2.13-3.7.1.jar`,
 /// `kafka-tools-3.7.1.jar`). ConsumerGroupCommand is still the Scala one in 3.7; it moved to
@@ -25,98 +19,6 @@ pub const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 /// `tests/bed/kafka/<name>`: the config templates of this side of the bed.
 pub fn template(name: &str) -> PathBuf {
     super::repo_root().join("tests/bed/kafka").join(name)
-}
-
-type SpawnJob = Box<dyn FnOnce() + Send>;
-
-/// Spawns a server like [`Process::spawn`], tied to the life of the test process: the kernel
-/// SIGKILLs it when the test process dies (even by SIGKILL), and an exit handler ends it when
-/// the test binary exits normally (a bed kept in a `static` is never dropped).
-///
-/// PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and test threads end
-/// all the time, so every server is forked by one thread that lives as long as the process.
-pub fn spawn_tied(name: &str, mut cmd: Command, log: &Path) -> Process {
-    static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
-    let keeper = KEEPER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<SpawnJob>();
-        std::thread::Builder::new()
-            .name("bed-spawner".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-            })
-            .expect("the bed's spawner thread");
-        // SAFETY: registers a plain extern "C" function; it runs once, at exit.
-        unsafe {
-            libc::atexit(end_tied_at_exit);
-        }
-        Mutex::new(tx)
-    });
-
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing is allocated.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // The parent may have died between fork and prctl.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let (name, log) = (name.to_string(), log.to_path_buf());
-    let (tx, rx) = mpsc::channel();
-    let job: SpawnJob = Box::new(move || {
-        let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            Process::spawn(&name, cmd, &log)
-        }));
-        let _ = tx.send(spawned);
-    });
-    keeper
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .send(job)
-        .expect("the bed's spawner thread is alive");
-    let process = match rx.recv().expect("the spawner answers") {
-        Ok(p) => p,
-        Err(panic) => std::panic::resume_unwind(panic),
-    };
-    if let Some(pid) = process.pid() {
-        TIED.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(TiedProcess {
-                pid,
-                pid_file: process::pid_dir().join(format!("{}-{pid}.pid", process.name())),
-            });
-    }
-    process
-}
-
-struct TiedProcess {
-    pid: u32,
-    pid_file: PathBuf,
-}
-
-static TIED: Mutex<Vec<TiedProcess>> = Mutex::new(Vec::new());
-
-extern "C" fn end_tied_at_exit() {
-    // try_lock: a thread that died holding the lock must not hang the exit.
-    let Ok(tied) = TIED.try_lock() else {
-        return;
-    };
-    for t in tied.iter() {
-        // Process::kill removes the PID file: without one, the PID may be another's by now.
-        if t.pid_file.exists() {
-            // SAFETY: signals the process group the bed started; no memory is touched.
-            unsafe {
-                libc::kill(-(t.pid as i32), libc::SIGCONT);
-                libc::kill(-(t.pid as i32), libc::SIGKILL);
-            }
-        }
-        let _ = fs::remove_file(&t.pid_file);
-    }
 }
 
 /// Resident memory of a process in KiB (`VmRSS` of /proc/PID/status).

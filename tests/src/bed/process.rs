@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A free loopback port, asked of the OS (never a fixed one: suites and people run side by side).
@@ -34,7 +35,9 @@ pub fn reap_orphans() {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some((pid, owner)) = fs::read_to_string(&path).ok().and_then(|s| parse_pid_file(&s))
+        let Some((pid, owner)) = fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| parse_pid_file(&s))
         else {
             let _ = fs::remove_file(&path);
             continue;
@@ -72,10 +75,17 @@ pub struct Process {
 }
 
 impl Process {
-    /// Spawns `cmd` as `name`, stdout and stderr appended to `log`, stdin closed. The command's
-    /// environment and arguments are the caller's; the process gets a process group of its own
-    /// so that stopping it also stops what it forked (a JVM's helpers, a shell's children).
-    pub fn spawn(name: &str, mut cmd: Command, log: &Path) -> Process {
+    /// Spawns `cmd` as `name`, stdout and stderr appended to `log`, stdin closed, tied to the
+    /// life of this process (see [`spawn_tied`]): a bed kept in a `static` is never dropped, and
+    /// its servers must still end with the test binary.
+    pub fn spawn(name: &str, cmd: Command, log: &Path) -> Process {
+        spawn_tied(name, cmd, log)
+    }
+
+    /// Spawns `cmd` from the calling thread. The command's environment and arguments are the
+    /// caller's; the process gets a process group of its own so that stopping it also stops
+    /// what it forked (a JVM's helpers, a shell's children).
+    fn spawn_here(name: &str, mut cmd: Command, log: &Path) -> Process {
         if let Some(dir) = log.parent() {
             fs::create_dir_all(dir).expect("the log directory");
         }
@@ -205,6 +215,98 @@ impl Process {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+type SpawnJob = Box<dyn FnOnce() + Send>;
+
+/// Spawns a server like [`Process::spawn_here`], tied to the life of the test process: the kernel
+/// SIGKILLs it when the test process dies (even by SIGKILL), and an exit handler ends it when
+/// the test binary exits normally (a bed kept in a `static` is never dropped).
+///
+/// PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, and test threads end
+/// all the time, so every server is forked by one thread that lives as long as the process.
+fn spawn_tied(name: &str, mut cmd: Command, log: &Path) -> Process {
+    static KEEPER: OnceLock<Mutex<mpsc::Sender<SpawnJob>>> = OnceLock::new();
+    let keeper = KEEPER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        std::thread::Builder::new()
+            .name("bed-spawner".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .expect("the bed's spawner thread");
+        // SAFETY: registers a plain extern "C" function; it runs once, at exit.
+        unsafe {
+            libc::atexit(end_tied_at_exit);
+        }
+        Mutex::new(tx)
+    });
+
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing is allocated.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have died between fork and prctl.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let (name, log) = (name.to_string(), log.to_path_buf());
+    let (tx, rx) = mpsc::channel();
+    let job: SpawnJob = Box::new(move || {
+        let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            Process::spawn_here(&name, cmd, &log)
+        }));
+        let _ = tx.send(spawned);
+    });
+    keeper
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(job)
+        .expect("the bed's spawner thread is alive");
+    let process = match rx.recv().expect("the spawner answers") {
+        Ok(p) => p,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    if let Some(pid) = process.pid() {
+        TIED.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(TiedProcess {
+                pid,
+                pid_file: pid_dir().join(format!("{}-{pid}.pid", process.name())),
+            });
+    }
+    process
+}
+
+struct TiedProcess {
+    pid: u32,
+    pid_file: PathBuf,
+}
+
+static TIED: Mutex<Vec<TiedProcess>> = Mutex::new(Vec::new());
+
+extern "C" fn end_tied_at_exit() {
+    // try_lock: a thread that died holding the lock must not hang the exit.
+    let Ok(tied) = TIED.try_lock() else {
+        return;
+    };
+    for t in tied.iter() {
+        // Process::kill removes the PID file: without one, the PID may be another's by now.
+        if t.pid_file.exists() {
+            // SAFETY: signals the process group the bed started; no memory is touched.
+            unsafe {
+                libc::kill(-(t.pid as i32), libc::SIGCONT);
+                libc::kill(-(t.pid as i32), libc::SIGKILL);
+            }
+        }
+        let _ = fs::remove_file(&t.pid_file);
     }
 }
 

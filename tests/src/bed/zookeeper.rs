@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::kafka_tools::{spawn_tied, template, ZOOKEEPER_MAIN};
+use super::kafka_tools::{template, ZOOKEEPER_MAIN};
 use super::process::{free_port, reap_orphans, Process};
 
 const START_BOUND: Duration = Duration::from_secs(60);
@@ -57,7 +57,7 @@ impl ZooKeeper {
             .arg(super::jar_set("zookeeper"))
             .arg(ZOOKEEPER_MAIN)
             .arg(&cfg);
-        let mut process = spawn_tied("zookeeper", cmd, &log_path);
+        let mut process = Process::spawn("zookeeper", cmd, &log_path);
         process.wait_ready(START_BOUND, || {
             let answer = four_letter(client_port, "ruok")?;
             if answer != "imok" {
