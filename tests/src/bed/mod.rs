@@ -6,10 +6,14 @@
 //! and the fault knobs on them. The jars come from Maven Central through the poms in
 //! `tests/bed/` (`tests/bed/fetch-jars.sh`), cached under `.cache/bed/`.
 
+pub mod assembly;
 pub mod control;
+pub mod flink;
 pub mod kafka;
 pub mod kafka_tools;
+pub mod postgres;
 pub mod process;
+pub mod roas;
 pub mod tls;
 pub mod zookeeper;
 

@@ -1,0 +1,151 @@
+//! The whole bed put together, in dependency order: ZooKeeper and the Kafka cluster, the
+//! pipeline's topics, then PostgreSQL, the Flink cluster, the generator and the ROAS job.
+//! One call starts it ([`Bed::start`]); dropping it (or the end of the test process) ends every
+//! process. [`Bed::apply`] makes a fault; [`Bed::describe`] says where everything listens.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::control::Fault;
+use super::kafka::{KafkaBed, KafkaCluster};
+use super::roas::{RoasOptions, RoasPipeline, GROUP, JOB_NAME, TOPICS};
+
+/// The pipeline's topics: several partitions, replicated on every broker.
+pub const TOPIC_PARTITIONS: i32 = 6;
+pub const REPLICATION: i32 = 3;
+
+/// How long a started broker may take to rejoin with every partition replicated again.
+const REPLICATED_BOUND: Duration = Duration::from_secs(120);
+
+pub struct Bed {
+    pub run_dir: PathBuf,
+    /// Dropped after the pipeline (fields drop in order): Flink leaves Kafka before it stops.
+    pub roas: RoasPipeline,
+    pub kafka_bed: KafkaBed,
+    pub started_in: Duration,
+}
+
+impl Bed {
+    /// Starts everything under `tests/output/bed/<name>-<pid>/` and returns once the ROAS job
+    /// is RUNNING and its first rows are in PostgreSQL.
+    pub fn start(name: &str) -> Bed {
+        let t0 = Instant::now();
+        super::ensure_jars();
+        let run_dir = super::run_dir(name);
+        let kafka_bed = KafkaBed::start(&run_dir);
+        for topic in TOPICS {
+            kafka_bed
+                .kafka
+                .create_topic(topic, TOPIC_PARTITIONS, REPLICATION);
+        }
+        let roas = RoasPipeline::start(&run_dir, RoasOptions::new(&kafka_bed.kafka.bootstrap()));
+        Bed {
+            run_dir,
+            roas,
+            kafka_bed,
+            started_in: t0.elapsed(),
+        }
+    }
+
+    pub fn kafka(&self) -> &KafkaCluster {
+        &self.kafka_bed.kafka
+    }
+
+    /// Carries out one fault knob; returns a short account of what was done.
+    pub fn apply(&self, fault: &Fault) -> String {
+        let kafka = self.kafka();
+        match fault {
+            Fault::StopBroker(id) => kafka.stop_broker(*id),
+            Fault::StartBroker(id) => {
+                kafka.start_broker(*id);
+                kafka.wait_fully_replicated(REPLICATED_BOUND);
+            }
+            Fault::KillBroker(id) => kafka.kill_broker(*id),
+            Fault::PauseBroker(id) => kafka.pause_broker(*id),
+            Fault::ResumeBroker(id) => kafka.resume_broker(*id),
+            Fault::SlowOperator(per_record) => self.roas.slow_operator(*per_record),
+            Fault::UnslowOperator => self.roas.unslow_operator(),
+            Fault::BlockSink => self.roas.block_sink(),
+            Fault::UnblockSink => self.roas.unblock_sink(),
+            Fault::CancelJob => self.roas.cancel_job(),
+            Fault::ResubmitJob => return format!("job {}", self.roas.resubmit_job()),
+            Fault::KillTaskManager => {
+                return format!("killed taskmanager {}", self.roas.kill_taskmanager())
+            }
+            Fault::StartTaskManager => {
+                return format!("started taskmanager {}", self.roas.start_taskmanager())
+            }
+            Fault::StopGenerator => self.roas.stop_generator(),
+            Fault::StartGenerator => self.roas.start_generator(),
+        }
+        String::new()
+    }
+
+    /// Where every part listens, for a person, a pytest suite or a Prometheus config.
+    pub fn describe(&self) -> Value {
+        let kafka = self.kafka();
+        let flink = self.roas.flink();
+        let (jm_prom, tm_prom) = flink.prometheus_ports();
+        let (jm_jmx, tm_jmx) = flink.jmx_exporter_ports();
+        let loopback = |p: u16| format!("127.0.0.1:{p}");
+        let (admin, admin_password) = kafka.admin_user();
+        let (reader, reader_password) = kafka.reader_user();
+        json!({
+            "kafka": {
+                "bootstrap": kafka.bootstrap(),
+                "bootstrap_sasl_ssl": kafka.bootstrap_sasl_ssl(),
+                "ca_pem_path": kafka.ca_pem_path(),
+                "sasl_mechanism": super::kafka::SASL_MECHANISM,
+                "users": {admin: admin_password, reader: reader_password},
+                "restricted_group": super::kafka::RESTRICTED_GROUP,
+                "brokers": kafka.jmx_exporter_ports().iter().map(|(id, port)| json!({
+                    "id": id,
+                    "jmx_exporter": loopback(*port),
+                    "log": kafka.log_path(*id),
+                })).collect::<Vec<_>>(),
+            },
+            "zookeeper": {
+                "connect": self.kafka_bed.zookeeper.connect(),
+                "jmx_exporter": loopback(self.kafka_bed.zookeeper.jmx_exporter_port),
+            },
+            "postgres": {
+                "port": self.roas.postgres().port(),
+                "jdbc_url": self.roas.postgres().jdbc_url(),
+                "database": super::postgres::DATABASE,
+                "user": super::postgres::USER,
+            },
+            "flink": {
+                "rest_url": flink.rest_url(),
+                "jobmanager": {"prometheus": loopback(jm_prom), "jmx_exporter": loopback(jm_jmx)},
+                "taskmanager": {
+                    "prometheus": tm_prom.map(loopback),
+                    "jmx_exporter": tm_jmx.map(loopback),
+                },
+            },
+            "pipeline": {
+                "job_name": JOB_NAME,
+                "group": GROUP,
+                "topics": TOPICS,
+                "sink_table": super::postgres::SINK_TABLE,
+            },
+            "log_dir": self.run_dir,
+            "started_in_seconds": self.started_in.as_secs_f64(),
+        })
+    }
+}
+
+/// The whole bed of this test binary, started on first use and shared by its tests.
+pub fn shared() -> &'static Bed {
+    static BED: OnceLock<Bed> = OnceLock::new();
+    BED.get_or_init(|| {
+        let name = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "bed".into());
+        let name = name.split('-').next().unwrap_or("bed").to_string();
+        Bed::start(&name)
+    })
+}
