@@ -24,6 +24,11 @@ command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 command -v unzip >/dev/null || need_apt+=(unzip)
 # A real reverse proxy asking for basic auth or a bearer token in front of Flink (flink_auth.rs).
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# The test bed (tests/src/bed/): Maven resolves Kafka, ZooKeeper, the JMX agent and the Flink
+# connectors from Maven Central; PostgreSQL is the pipeline's sink; openssl for its certificates.
+command -v mvn >/dev/null || need_apt+=(maven)
+command -v openssl >/dev/null || need_apt+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -32,7 +37,8 @@ fi
 systemctl stop prometheus 2>/dev/null || pkill -x prometheus 2>/dev/null || true
 
 step "python packages"
-python3 -m pip install -q --disable-pip-version-check check-jsonschema pytest pyyaml requests
+python3 -m pip install -q --disable-pip-version-check check-jsonschema pytest pyyaml requests \
+    -r tests/bed/requirements.txt
 
 step "rust tools (wasm32 target, wasm-bindgen-cli at the locked version)"
 cargo xtask tools
@@ -42,6 +48,9 @@ npm ci --no-audit --no-fund --loglevel=error
 
 step "Flink jars and test jobs"
 bash tests/flink/fetch-flink.sh
+
+step "test bed jars (Maven Central: Kafka 3.7.1, ZooKeeper, JMX agent, Flink connectors)"
+bash tests/bed/fetch-jars.sh
 
 step "build both plugins into dist/"
 cargo xtask dist
