@@ -396,6 +396,8 @@ fn read_lines(stdout: ChildStdout) -> Receiver<String> {
 }
 
 /// A command run as the `postgres` OS user: setpriv execs in place (no extra parent process).
+/// A change of user clears the parent-death signal the bed's spawner set, so setpriv sets it
+/// again: the server still dies with the test process.
 fn as_postgres(program: &Path) -> Command {
     let mut c = Command::new("setpriv");
     c.args([
@@ -403,6 +405,7 @@ fn as_postgres(program: &Path) -> Command {
         "--regid=postgres",
         "--init-groups",
         "--reset-env",
+        "--pdeathsig=SIGKILL",
     ])
     .arg(program);
     c
