@@ -370,11 +370,18 @@ fn add_group(graph: &mut Graph, group: &ConsumerGroupFacts, t: &Thresholds) -> S
 }
 
 /// Words of a vertex name, for matching topic names ("Source: KafkaSource-clicks" -> clicks).
+/// Whether a vertex name mentions a topic as a whole word, or as the end of a word after a `-`
+/// or `.`: Flink names a DataStream source `KafkaSource-clicks` and a Flink SQL one
+/// `KafkaSource-default_catalog.default_database.clicks`.
 fn mentions(vertex_name: &str, topic: &str) -> bool {
     vertex_name
         .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-'))
-        .flat_map(|w| std::iter::once(w).chain(w.rsplit('-').next()))
-        .any(|w| w == topic)
+        .any(|w| {
+            w == topic
+                || w
+                    .match_indices(['-', '.'])
+                    .any(|(i, _)| &w[i + 1..] == topic)
+        })
 }
 
 fn link_kafka(
@@ -720,6 +727,12 @@ mod tests {
             "jdbc-orders"
         );
         assert!(mentions("Source: KafkaSource-clicks", "clicks"));
+        // Flink SQL's Kafka source, as the bed's ROAS job names it.
+        let sql = "Source: KafkaSource-default_catalog.default_database.impressions -> Calc[2]";
+        assert!(mentions(sql, "impressions"));
+        assert!(mentions(sql, "default_database.impressions"));
+        assert!(!mentions(sql, "pressions"));
+        assert!(mentions("Source: orders.v1", "orders.v1"));
         assert!(!mentions("Source: clickstream", "clicks"));
     }
 }

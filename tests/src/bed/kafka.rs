@@ -721,6 +721,9 @@ impl KafkaCluster {
                 "--bootstrap-server",
                 &self.live_bootstrap(),
                 "--describe",
+                // The tool's own default (5 s) is too short for a loaded 2-core machine.
+                "--timeout",
+                "30000",
                 "--group",
                 group,
             ],
@@ -751,6 +754,9 @@ impl KafkaCluster {
                 "--command-config",
                 &props.display().to_string(),
                 "--describe",
+                // The tool's own default (5 s) is too short for a loaded 2-core machine.
+                "--timeout",
+                "30000",
                 "--group",
                 group,
             ],
@@ -772,6 +778,9 @@ impl KafkaCluster {
                 "--bootstrap-server",
                 &self.live_bootstrap(),
                 "--describe",
+                // The tool's own default (5 s) is too short for a loaded 2-core machine.
+                "--timeout",
+                "30000",
                 "--group",
                 group,
                 "--state",
