@@ -378,8 +378,7 @@ fn mentions(vertex_name: &str, topic: &str) -> bool {
         .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-'))
         .any(|w| {
             w == topic
-                || w
-                    .match_indices(['-', '.'])
+                || w.match_indices(['-', '.'])
                     .any(|(i, _)| &w[i + 1..] == topic)
         })
 }
