@@ -71,6 +71,9 @@ pub struct GroupFacts {
     /// Group state as Kafka names it (Stable, Empty, PreparingRebalance, CompletingRebalance, Dead).
     pub state: Option<String>,
     pub members: Option<u32>,
+    /// The group only commits offsets and never had members (Kafka's "simple consumer group",
+    /// as Flink's Kafka source commits): Empty is its normal state. `None` when unknown.
+    pub offsets_only: Option<bool>,
     /// Partitions of the consumed topics that have no committed offset.
     pub partitions_without_commit: u64,
 }
@@ -113,10 +116,12 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
             Health::Critical,
             "group is Dead: nobody consumes",
         )),
-        Some("Empty") if f.lag.unwrap_or(0.0) > 0.0 => verdicts.push(Verdict::new(
-            Health::Critical,
-            "group is Empty while lag remains: no consumer is running",
-        )),
+        // A group that only commits is always Empty: its lag says how it is doing.
+        Some("Empty") if f.lag.unwrap_or(0.0) > 0.0 && f.offsets_only != Some(true) => verdicts
+            .push(Verdict::new(
+                Health::Critical,
+                "group is Empty while lag remains: no consumer is running",
+            )),
         Some(s) if s.contains("Rebalance") => verdicts.push(Verdict::new(
             Health::Warning,
             format!("group is rebalancing ({s})"),
@@ -272,6 +277,14 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(consumer_group(&f, &t()).health, Health::Critical);
+        // A group that only commits offsets (Flink's Kafka source) is Empty while it runs.
+        let f = GroupFacts {
+            offsets_only: Some(true),
+            ..f
+        };
+        let v = consumer_group(&f, &t());
+        assert_eq!(v.health, Health::Ok, "{}", v.reason);
+        assert_eq!(v.reason, "lag 5 messages");
         let f = GroupFacts {
             partitions_without_commit: 3,
             ..Default::default()

@@ -43,7 +43,12 @@ pub enum FailureKind {
 impl FailureKind {
     /// Classify librdkafka's error text (it reports the cause only as text).
     pub fn of(reason: &str) -> Option<FailureKind> {
-        let r = reason.to_ascii_lowercase();
+        // librdkafka names brokers by their listener ("sasl_ssl://host:port/1: SSL handshake
+        // failed"); the scheme says nothing about what failed, so it must not count as a word.
+        let mut r = reason.to_ascii_lowercase();
+        for scheme in ["sasl_ssl://", "sasl_plaintext://", "ssl://", "plaintext://"] {
+            r = r.replace(scheme, "");
+        }
         if r.contains("resolve") {
             Some(FailureKind::Dns)
         } else if r.contains("sasl") || r.contains("authentication") {
@@ -339,6 +344,22 @@ mod tests {
                 Some(FailureKind::Auth),
             ),
             ("something else", None),
+            // The bed's real Kafka 3.7.1 over SASL_SSL: the broker's name holds "sasl_ssl".
+            (
+                "[thrd:sasl_ssl://127.0.0.1:36263/bootstrap]: sasl_ssl://127.0.0.1:36263/bootstrap: \
+                 SSL handshake failed: ../ssl/statem/statem_clnt.c:1889:tls_post_process_server_certificate \
+                 error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified",
+                Some(FailureKind::Tls),
+            ),
+            (
+                "sasl_ssl://127.0.0.1:36263/bootstrap: SASL authentication error: Authentication failed \
+                 during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
+                Some(FailureKind::Auth),
+            ),
+            (
+                "sasl_ssl://127.0.0.1:36263/1: Connect to ipv4#127.0.0.1:36263 failed: Connection refused",
+                Some(FailureKind::Tcp),
+            ),
         ];
         for (text, kind) in cases {
             assert_eq!(FailureKind::of(text), kind, "{text}");

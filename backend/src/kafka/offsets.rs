@@ -56,6 +56,9 @@ pub struct GroupInfo {
     pub name: String,
     pub state: Option<String>,
     pub members: Option<u32>,
+    /// The group only commits offsets and never had members (Kafka's "simple consumer
+    /// group": an empty protocol type, as Flink's Kafka source commits). `None` when unknown.
+    pub offsets_only: Option<bool>,
     /// Partitions of the selected topics the group has a commit on.
     pub committed_partitions: usize,
 }
@@ -227,9 +230,36 @@ fn listed_groups(client: &KafkaClient, deadline: Instant) -> Result<Vec<GroupInf
             name: g.name().to_string(),
             state: Some(g.state().to_string()).filter(|s| !s.is_empty()),
             members: Some(g.members().len() as u32),
+            offsets_only: Some(g.protocol_type().is_empty()),
             committed_partitions: 0,
         })
         .collect())
+}
+
+/// The listed groups the selection asks for (named, or matching the pattern), with what Kafka
+/// said about them, and the named groups Kafka did not list (state unknown, not Dead).
+fn select_groups(listed: Vec<GroupInfo>, sel: &Selection) -> Vec<GroupInfo> {
+    let mut by_name: BTreeMap<String, GroupInfo> = listed
+        .into_iter()
+        .filter(|g| {
+            sel.groups.contains(&g.name)
+                || sel
+                    .group_pattern
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(&g.name))
+        })
+        .map(|g| (g.name.clone(), g))
+        .collect();
+    for name in &sel.groups {
+        by_name.entry(name.clone()).or_insert_with(|| GroupInfo {
+            name: name.clone(),
+            state: None,
+            members: None,
+            offsets_only: None,
+            committed_partitions: 0,
+        });
+    }
+    by_name.into_values().collect()
 }
 
 /// The groups of the selection and how they were found.
@@ -247,25 +277,7 @@ fn resolve_groups(
     } else {
         GroupSource::ListGroups
     };
-    let mut by_name: BTreeMap<String, GroupInfo> = listed
-        .into_iter()
-        .filter(|g| {
-            sel.group_pattern
-                .as_ref()
-                .is_some_and(|r| r.is_match(&g.name))
-        })
-        .map(|g| (g.name.clone(), g))
-        .collect();
-    // `state: None` for a named group Kafka did not list: unknown, not Dead.
-    for name in &sel.groups {
-        by_name.entry(name.clone()).or_insert_with(|| GroupInfo {
-            name: name.clone(),
-            state: None,
-            members: None,
-            committed_partitions: 0,
-        });
-    }
-    (by_name.into_values().collect(), source, listing_error)
+    (select_groups(listed, sel), source, listing_error)
 }
 
 /// One full snapshot: metadata, end offsets, then committed offsets of every group.
@@ -384,4 +396,46 @@ fn fetch_all_committed(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(name: &str, state: &str, members: u32, offsets_only: bool) -> GroupInfo {
+        GroupInfo {
+            name: name.into(),
+            state: Some(state.into()),
+            members: Some(members),
+            offsets_only: Some(offsets_only),
+            committed_partitions: 0,
+        }
+    }
+
+    #[test]
+    fn a_named_group_kafka_lists_keeps_its_state_and_an_unlisted_one_is_unknown() {
+        let kafka = vec![
+            listed("billing", "Stable", 2, false),
+            listed("flink-enrich", "Empty", 0, true),
+            listed("other", "Empty", 0, false),
+        ];
+        let sel = Selection {
+            groups: vec!["billing".into(), "gone".into()],
+            group_pattern: Some(Regex::new("^(?:flink-.*)$").unwrap()),
+            topic_pattern: None,
+        };
+        let got = select_groups(kafka.clone(), &sel);
+        let names: Vec<&str> = got.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["billing", "flink-enrich", "gone"]);
+        assert_eq!(
+            got[0], kafka[0],
+            "named and listed: Kafka's state and members"
+        );
+        assert_eq!(got[1], kafka[1], "matched by the pattern");
+        assert_eq!(
+            (got[2].state.as_ref(), got[2].members, got[2].offsets_only),
+            (None, None, None),
+            "named but not listed: unknown"
+        );
+    }
 }

@@ -232,6 +232,7 @@ pub async fn consumer_lag(
                 lag_growing: growing,
                 state: g.state.clone(),
                 members: g.members,
+                offsets_only: g.offsets_only,
                 partitions_without_commit: tot.without_commit as u64,
             };
             let verdict = if g.committed_partitions == 0 {

@@ -128,6 +128,7 @@ async fn kafka_facts(
                 facts: GroupFacts {
                     state: info.and_then(|i| i.state.clone()),
                     members: info.and_then(|i| i.members),
+                    offsets_only: info.and_then(|i| i.offsets_only),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -157,6 +158,7 @@ async fn kafka_facts(
                 facts: GroupFacts {
                     state: info.state.clone(),
                     members: info.members,
+                    offsets_only: info.offsets_only,
                     ..Default::default()
                 },
                 ..Default::default()
