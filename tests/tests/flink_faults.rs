@@ -4,6 +4,9 @@
 //!
 //! The stub routes by the first path segment, so one server serves every fault: the datasource's
 //! Flink URL is `http://127.0.0.1:<port>/<fault>`. `/taskmanagers` always answers well.
+//!
+//! Kafka: none. One test names an unreachable bootstrap address (`127.0.0.1:1`) only to have a
+//! datasource with Kafka and no Flink URL; the Flink query under test never asks Kafka.
 
 use std::time::Duration;
 

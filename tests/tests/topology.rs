@@ -1,55 +1,114 @@
 //! The pipeline topology end to end: a real Flink 2.3 MiniCluster (three jobs: one healthy but
-//! slow, one whose watermarks freeze, one whose checkpoints always time out) joined with
-//! librdkafka's mock Kafka cluster, through the spawned backend; and the same binary's `check`
-//! command from a terminal.
+//! slow, one whose watermarks freeze, one whose checkpoints always time out) joined with the
+//! bed's real Apache Kafka 3.7.1 cluster (ZooKeeper and 3 broker JVMs), through the spawned
+//! backend; and the same binary's `check` command from a terminal.
 //!
-//! Kafka path proven: groups named in the pipeline description (the mock cannot list groups).
+//! Which Kafka, and why: the real bed, started once for this binary, because the join reads
+//! what only a real broker answers: the topic's replication (`clicks` with 3 replicas), the
+//! group found by Kafka's listing and described with its real state (`clicks-enrich` commits
+//! offsets without joining, as Flink's Kafka source does, so Kafka calls it Empty with no
+//! members), and its lag, checked against Kafka's own `kafka-consumer-groups`. The Flink and
+//! Kafka servers start at the same time.
 
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use pipeline_tests::bed::kafka::{GroupState, KafkaBed};
 use pipeline_tests::flink_cluster::{pipeline_cluster, FlinkCluster};
 use pipeline_tests::host::backend_binary;
-use pipeline_tests::kafka_mock::MockKafka;
 use pipeline_tests::{Answer, DatasourceConfig, DecodedFrame, PluginHost};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
 const SETTLE_BOUND: Duration = Duration::from_secs(90);
-/// Records in each partition of `clicks`, and the group's commit on each (lag 40 + 25 = 65).
+/// Records produced to each partition of `clicks`, and the group's commit on each: lag 40 + 25,
+/// between the test's warning threshold (50) and the default one (1000).
 const PRODUCED: [i64; 2] = [100, 50];
 const COMMITTED: [i64; 2] = [60, 25];
 
+/// The Flink cluster and the Kafka bed, both started on first use, at the same time.
 fn cluster() -> &'static FlinkCluster {
-    pipeline_cluster()
+    std::thread::scope(|s| {
+        s.spawn(kafka);
+        pipeline_cluster()
+    })
 }
 
-fn kafka() -> &'static MockKafka {
-    static KAFKA: OnceLock<MockKafka> = OnceLock::new();
+/// The Kafka side: topic `clicks` (2 partitions, 3 replicas) and the commits of
+/// `clicks-enrich`, made without membership (as a Flink source commits).
+fn kafka() -> &'static KafkaBed {
+    static KAFKA: OnceLock<KafkaBed> = OnceLock::new();
     KAFKA.get_or_init(|| {
-        let kafka = MockKafka::start(3);
-        kafka.create_topic("clicks", 2, 3);
+        let bed = KafkaBed::start(&pipeline_tests::bed::run_dir("topology"));
+        bed.kafka.create_topic("clicks", 2, 3);
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", bed.kafka.bootstrap())
+            .set("acks", "all")
+            .create()
+            .expect("a producer on the bed");
         for (p, n) in PRODUCED.iter().enumerate() {
-            kafka.produce("clicks", p as i32, *n as usize);
+            for i in 0..*n {
+                let key = format!("k{i}");
+                producer
+                    .send(
+                        BaseRecord::to("clicks")
+                            .partition(p as i32)
+                            .key(&key)
+                            .payload("x"),
+                    )
+                    .expect("enqueue");
+            }
         }
-        kafka.flush();
-        let commits: Vec<(&str, i32, i64)> = COMMITTED
-            .iter()
-            .enumerate()
-            .map(|(p, c)| ("clicks", p as i32, *c))
-            .collect();
-        kafka.commit("clicks-enrich", &commits);
-        kafka
+        producer
+            .flush(Duration::from_secs(30))
+            .expect("flushed to the bed");
+        let committer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bed.kafka.bootstrap())
+            .set("group.id", "clicks-enrich")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let mut tpl = TopicPartitionList::new();
+        for (p, c) in COMMITTED.iter().enumerate() {
+            tpl.add_partition_offset("clicks", p as i32, Offset::Offset(*c))
+                .unwrap();
+        }
+        committer.commit(&tpl, CommitMode::Sync).expect("commit");
+        bed
+    })
+}
+
+fn bootstrap() -> String {
+    kafka().kafka.bootstrap()
+}
+
+/// The group's lag and state as Kafka's own tool reads them (nothing changes them later).
+fn group_truth() -> &'static (f64, GroupState) {
+    static TRUTH: OnceLock<(f64, GroupState)> = OnceLock::new();
+    TRUTH.get_or_init(|| {
+        let kafka = &kafka().kafka;
+        let rows = kafka.describe_group_offsets("clicks-enrich");
+        let lag: i64 = rows.iter().filter_map(|r| r.lag).sum();
+        // The verdicts below need this lag between the thresholds: the bed took what was written.
+        let written: i64 = PRODUCED.iter().zip(COMMITTED).map(|(p, c)| p - c).sum();
+        assert_eq!(lag, written, "kafka-consumer-groups: {rows:?}");
+        (lag as f64, kafka.describe_group_state("clicks-enrich"))
     })
 }
 
 /// The description links pipeline-1 to its group and names its database; the other two jobs'
 /// sources are linked to `clicks` by discovery ("Source: clicks" mentions the topic).
 fn datasource() -> DatasourceConfig {
+    // Flink first: it starts the Kafka bed alongside.
+    let flink_url = cluster().rest_url().to_string();
     DatasourceConfig::new(json!({
-        "kafkaBootstrapServers": kafka().bootstrap_servers(),
-        "flinkUrl": cluster().rest_url(),
+        "kafkaBootstrapServers": bootstrap(),
+        "flinkUrl": flink_url,
         "queryTimeoutSeconds": 10,
         "pipeline": {"jobs": [{
             "job": "pipeline-1", "topics": ["clicks"], "group": "clicks-enrich",
@@ -202,9 +261,21 @@ async fn topology_joins_kafka_and_flink_and_names_the_slow_operator() {
         .find(|n| n["id"] == "kafka/group/clicks-enrich")
         .unwrap_or_else(|| panic!("no group node in {nodes:#?}"));
     assert!(topic.is_some(), "{nodes:#?}");
-    let expected_lag: i64 = PRODUCED.iter().zip(COMMITTED).map(|(p, c)| p - c).sum();
-    assert_eq!(group["detail__lag"].as_f64(), Some(expected_lag as f64));
+    let (expected_lag, state) = group_truth();
+    assert_eq!(group["detail__lag"].as_f64(), Some(*expected_lag));
     assert_eq!(status(group), "warning", "lag 65 is over 50: {group:?}");
+    // Kafka's own state of the group, shown under its name: Empty, as a Flink source's group
+    // is while the job runs (it commits without joining), so the lag decides the colour.
+    assert_eq!(
+        group["subtitle"],
+        state.state.as_str(),
+        "{group:?} vs {state:?}"
+    );
+    assert_eq!(
+        group["detail__members"].as_f64(),
+        Some(state.members as f64),
+        "{group:?}"
+    );
     let edges = rows(edges_frame);
     let edge = |s: &str, t: &str| edges.iter().any(|e| e["source"] == s && e["target"] == t);
     assert!(edge("kafka/topic/clicks", "kafka/group/clicks-enrich"));
@@ -274,8 +345,7 @@ async fn health_series_give_alert_rules_one_number_per_node() {
         .iter()
         .find(|r| r["node"] == "kafka/group/clicks-enrich")
         .unwrap_or_else(|| panic!("no lag row for the group in {lag_rows:#?}"));
-    let expected_lag: i64 = PRODUCED.iter().zip(COMMITTED).map(|(p, c)| p - c).sum();
-    assert_eq!(group["lag"].as_f64(), Some(expected_lag as f64));
+    assert_eq!(group["lag"].as_f64(), Some(group_truth().0));
 
     let status = &answers["S"];
     assert!(status.error.is_empty(), "{status:?}");
@@ -326,7 +396,7 @@ async fn an_unreachable_flink_is_an_unknown_node_and_kafka_still_renders() {
         .iter()
         .find(|n| n["id"] == "kafka/group/clicks-enrich")
         .unwrap_or_else(|| panic!("the Kafka side still renders: {nodes:#?}"));
-    assert_eq!(group["detail__lag"].as_f64(), Some(65.0));
+    assert_eq!(group["detail__lag"].as_f64(), Some(group_truth().0));
 }
 
 fn check(args: &[&str]) -> (i32, String, String) {
@@ -345,9 +415,10 @@ fn check(args: &[&str]) -> (i32, String, String) {
 #[tokio::test]
 async fn check_from_a_terminal_prints_the_table_and_exits_with_the_verdict() {
     // A healthy Kafka-only pipeline: lag 65 under the default thresholds.
+    let bootstrap = bootstrap();
     let (code, out, err) = check(&[
         "--kafka",
-        kafka().bootstrap_servers(),
+        &bootstrap,
         "--groups",
         "clicks-enrich",
         "--timeout",
@@ -361,7 +432,7 @@ async fn check_from_a_terminal_prints_the_table_and_exits_with_the_verdict() {
     // The same with a tight lag threshold: critical, exit code 2.
     let (code, out, _) = check(&[
         "--kafka",
-        kafka().bootstrap_servers(),
+        &bootstrap,
         "--groups",
         "clicks-enrich",
         "--thresholds",

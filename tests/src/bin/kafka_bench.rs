@@ -7,6 +7,14 @@
 //!
 //! `cargo run --release -p pipeline-tests --bin kafka_bench [topics] [partitions/topic] [groups]`
 //! with PIPELINE_BACKEND_BIN pointing at a release build of the backend.
+//!
+//! Which Kafka, and why: librdkafka's mock cluster, on purpose. The bench compares request
+//! counts, and only the mock counts exactly what each broker received from one client (a real
+//! broker has JMX request rates, shared and sampled); and 10,000 partitions with 500 groups'
+//! commits live in the mock's memory, while the bed's three brokers (512 MB heaps each, sized
+//! for the suites on 2 cores) are not meant to hold 10,000 partitions with their log segments
+//! and indexes. What the numbers mean on a real broker (lag equal to `kafka-consumer-groups`,
+//! groups found by listing) is proven in `tests/tests/kafka_real.rs`.
 
 use std::time::{Duration, Instant};
 
