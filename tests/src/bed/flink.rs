@@ -26,6 +26,8 @@ use crate::bed::process::{self, free_port, Process};
 use crate::bed::{cache_dir, jar_set, repo_root};
 
 const START_BOUND: Duration = Duration::from_secs(120);
+/// JVMs started again on fresh ports when one dies at start (a port taken meanwhile).
+const START_ATTEMPTS: u32 = 3;
 const SUBMIT_BOUND: Duration = Duration::from_secs(180);
 
 /// The cluster's shape and the settings the bed forces on every job it submits.
@@ -174,21 +176,21 @@ impl FlinkCluster {
         std::fs::write(dir.join("log4j-client.properties"), LOG4J_CLIENT)
             .expect("log4j-client.properties");
 
-        let rest_port = free_port();
         let ms = |d: Duration| format!("{}ms", d.as_millis());
         let mut common = BTreeMap::new();
         let mut set = |k: &str, v: String| {
             common.insert(k.to_string(), v);
         };
         set("jobmanager.rpc.address", "127.0.0.1".into());
-        set("jobmanager.rpc.port", free_port().to_string());
         set("jobmanager.bind-host", "127.0.0.1".into());
         set("rest.address", "127.0.0.1".into());
         set("rest.bind-address", "127.0.0.1".into());
-        set("rest.port", rest_port.to_string());
-        set("blob.server.port", free_port().to_string());
         set("taskmanager.host", "127.0.0.1".into());
         set("taskmanager.bind-host", "127.0.0.1".into());
+        // Ports nobody else needs to know are the OS's choice (0): no race for them.
+        set("blob.server.port", "0".into());
+        set("taskmanager.rpc.port", "0".into());
+        set("taskmanager.data.port", "0".into());
         set(
             "jobmanager.memory.process.size",
             options.jobmanager_memory.clone(),
@@ -238,52 +240,73 @@ impl FlinkCluster {
         );
         set("io.tmp.dirs", tmp.display().to_string());
 
-        let jm_prometheus_port = free_port();
-        let jm_jmx_port = free_port();
-        let jm_conf = write_config(
-            &dir.join("conf-jobmanager"),
-            &common,
-            &[("metrics.reporter.prom.port", jm_prometheus_port.to_string())],
-        );
-        let jm_jvm = memory_args(&jm_conf, "GET_JM_RESOURCE_PARAMS");
-        // TaskManagers share one memory config: computed once, reused by every new TM.
-        let tm_probe = write_config(&dir.join("conf-taskmanager-probe"), &common, &[]);
-        let tm_jvm_args = memory_args(&tm_probe, "GET_TM_RESOURCE_PARAMS");
+        // Memory flags depend on the memory settings only: computed once per role.
+        let probe = write_config(&dir.join("conf-probe"), &common, &[]);
+        let jm_jvm = memory_args(&probe, "GET_JM_RESOURCE_PARAMS");
+        let tm_jvm_args = memory_args(&probe, "GET_TM_RESOURCE_PARAMS");
 
-        let mut jm_cmd = java_command(
-            &dir,
-            &jm_jvm,
-            jm_jmx_port,
-            "flink-jobmanager.yml",
-            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-            &jm_conf,
-        );
-        jm_cmd.current_dir(&dir);
-        let jobmanager = Process::spawn("flink-jobmanager", jm_cmd, &dir.join("jobmanager.log"));
-        let cluster = FlinkCluster {
-            dir,
-            options,
-            common,
-            rest_port,
-            jobmanager: Mutex::new(jobmanager),
-            jm_prometheus_port,
-            jm_jmx_port,
-            tm_jvm_args,
-            taskmanagers: Mutex::new(Vec::new()),
-            tm_started: Mutex::new(0),
-            started_in: Duration::ZERO,
-        };
-        // The TaskManager retries its registration, so it can start beside the JobManager.
-        let tm = cluster.spawn_taskmanager();
-        let port = cluster.rest_port;
-        lock(&cluster.jobmanager).wait_ready(START_BOUND, || {
-            http(port, "GET", "/overview", Duration::from_secs(5)).map(|_| ())
-        });
-        cluster.wait_registered(tm);
-        FlinkCluster {
-            started_in: t0.elapsed(),
-            ..cluster
+        // The ports others must know are picked here; another process may take one between
+        // the pick and the bind, so a JVM that dies at start is started again on new ports.
+        let mut failures = Vec::new();
+        for attempt in 1..=START_ATTEMPTS {
+            let rest_port = free_port();
+            let jm_prometheus_port = free_port();
+            let jm_jmx_port = free_port();
+            let mut common = common.clone();
+            common.insert("jobmanager.rpc.port".into(), free_port().to_string());
+            common.insert("rest.port".into(), rest_port.to_string());
+            let jm_conf = write_config(
+                &dir.join("conf-jobmanager"),
+                &common,
+                &[("metrics.reporter.prom.port", jm_prometheus_port.to_string())],
+            );
+            let mut jm_cmd = java_command(
+                &dir,
+                &jm_jvm,
+                jm_jmx_port,
+                "flink-jobmanager.yml",
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                &jm_conf,
+            );
+            jm_cmd.current_dir(&dir);
+            let jobmanager = Process::spawn(
+                "flink-jobmanager",
+                jm_cmd,
+                &dir.join(format!("jobmanager-{attempt}.log")),
+            );
+            let cluster = FlinkCluster {
+                dir: dir.clone(),
+                options: options.clone(),
+                common,
+                rest_port,
+                jobmanager: Mutex::new(jobmanager),
+                jm_prometheus_port,
+                jm_jmx_port,
+                tm_jvm_args: tm_jvm_args.clone(),
+                taskmanagers: Mutex::new(Vec::new()),
+                tm_started: Mutex::new(0),
+                started_in: Duration::ZERO,
+            };
+            // The TaskManager retries its registration, so it can start beside the JobManager.
+            let tm = cluster.spawn_taskmanager();
+            let up = wait_up(&mut lock(&cluster.jobmanager), START_BOUND, || {
+                http(rest_port, "GET", "/overview", Duration::from_secs(5)).map(|_| ())
+            });
+            match up {
+                Ok(()) => {
+                    cluster.wait_registered(tm);
+                    return FlinkCluster {
+                        started_in: t0.elapsed(),
+                        ..cluster
+                    };
+                }
+                Err(e) => failures.push(format!("attempt {attempt}: {e}")),
+            }
         }
+        panic!(
+            "the Flink JobManager did not start:\n{}",
+            failures.join("\n")
+        );
     }
 
     /// How long start() took, from the first JVM to a registered TaskManager.
@@ -331,7 +354,7 @@ impl FlinkCluster {
     }
 
     pub fn jobmanager_log(&self) -> PathBuf {
-        self.dir.join("jobmanager.log")
+        lock(&self.jobmanager).log_path().to_path_buf()
     }
 
     pub fn jobmanager_pid(&self) -> Option<u32> {
@@ -363,8 +386,7 @@ impl FlinkCluster {
     /// registered.
     pub fn start_taskmanager(&self) -> String {
         let id = self.spawn_taskmanager();
-        self.wait_registered(id.clone());
-        id
+        self.wait_registered(id)
     }
 
     /// SIGSTOP to the JobManager: it holds its sockets and answers nothing.
@@ -633,8 +655,6 @@ impl FlinkCluster {
             &self.common,
             &[
                 ("taskmanager.resource-id", id.clone()),
-                ("taskmanager.rpc.port", free_port().to_string()),
-                ("taskmanager.data.port", free_port().to_string()),
                 ("metrics.reporter.prom.port", prometheus_port.to_string()),
             ],
         );
@@ -664,30 +684,79 @@ impl FlinkCluster {
         id
     }
 
-    fn wait_registered(&self, id: String) {
+    /// Waits until TaskManager `id` is registered with all its slots; one that dies at start
+    /// is replaced by a new one (fresh ports). The id of the one that made it.
+    fn wait_registered(&self, mut id: String) -> String {
         let port = self.rest_port;
         let slots = self.options.slots as i64;
-        let check = || -> Result<(), String> {
-            let body = http(port, "GET", "/taskmanagers", Duration::from_secs(5))?;
-            let v: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-            let tm = v["taskmanagers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["id"] == id.as_str())
-                .ok_or(format!("{id} not registered yet"))?;
-            if tm["slotsNumber"].as_i64() == Some(slots) {
-                Ok(())
-            } else {
-                Err(format!("{id}: {} slots", tm["slotsNumber"]))
+        let mut failures = Vec::new();
+        for _ in 1..=START_ATTEMPTS {
+            let check = || -> Result<(), String> {
+                let body = http(port, "GET", "/taskmanagers", Duration::from_secs(5))?;
+                let v: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                let tm = v["taskmanagers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t["id"] == id.as_str())
+                    .ok_or(format!("{id} not registered yet"))?;
+                if tm["slotsNumber"].as_i64() == Some(slots) {
+                    Ok(())
+                } else {
+                    Err(format!("{id}: {} slots", tm["slotsNumber"]))
+                }
+            };
+            let up = {
+                let mut tms = lock(&self.taskmanagers);
+                let tm = tms
+                    .iter_mut()
+                    .find(|t| t.id == id)
+                    .expect("the TaskManager just spawned");
+                wait_up(&mut tm.process, START_BOUND, check)
+            };
+            match up {
+                Ok(()) => return id,
+                Err(e) => {
+                    failures.push(e);
+                    lock(&self.taskmanagers).retain(|t| t.id != id);
+                    id = self.spawn_taskmanager();
+                }
             }
+        }
+        panic!("no TaskManager could start:\n{}", failures.join("\n"));
+    }
+}
+
+/// Polls `ready` every 200 ms. Err (with the log's tail) when the process exits first: the
+/// caller may start it again. Panics when `bound` passes.
+fn wait_up(
+    process: &mut Process,
+    bound: Duration,
+    mut ready: impl FnMut() -> Result<(), String>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + bound;
+    loop {
+        let last = match ready() {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
         };
-        let mut tms = lock(&self.taskmanagers);
-        let tm = tms
-            .iter_mut()
-            .find(|t| t.id == id)
-            .expect("the TaskManager just spawned");
-        tm.process.wait_ready(START_BOUND, check);
+        if !process.running() {
+            return Err(format!(
+                "{} exited at start ({last}); log {}:\n{}",
+                process.name(),
+                process.log_path().display(),
+                process.log_tail(3000)
+            ));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} not ready within {} s ({last}); log {}:\n{}",
+            process.name(),
+            bound.as_secs(),
+            process.log_path().display(),
+            process.log_tail(3000)
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
