@@ -997,3 +997,31 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_values_with_colons_or_slashes_stay_strings() {
+        assert_eq!(yaml_scalar("127.0.0.1"), "127.0.0.1");
+        assert_eq!(yaml_scalar("1152m"), "1152m");
+        assert_eq!(yaml_scalar("file:///tmp/ck"), "\"file:///tmp/ck\"");
+        assert_eq!(yaml_scalar("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn config_files_hold_common_and_own_settings() {
+        let dir = std::env::temp_dir().join(format!("flink-conf-test-{}", std::process::id()));
+        let common = BTreeMap::from([
+            ("rest.port".to_string(), "1".to_string()),
+            ("a.b".to_string(), "x".to_string()),
+        ]);
+        write_config(&dir, &common, &[("rest.port", "2".to_string())]);
+        let text = std::fs::read_to_string(dir.join("config.yaml")).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(text.contains("rest.port: 2\n"), "own settings win: {text}");
+        assert!(text.contains("a.b: x\n"), "{text}");
+        assert!(!text.contains("rest.port: 1"), "{text}");
+    }
+}

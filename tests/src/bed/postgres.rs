@@ -243,7 +243,7 @@ impl Postgres {
             .query(sql)
     }
 
-    /// SIGTERM (a fast shutdown), then SIGKILL.
+    /// SIGTERM (a smart shutdown: waits for the job's connections), SIGKILL after 10 s.
     pub fn stop(&self) {
         self.unblock_sink();
         lock(&self.server).stop(Duration::from_secs(10));

@@ -521,3 +521,24 @@ impl Drop for RoasPipeline {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_parse_from_psql_with_and_without_roas() {
+        let out = "brand-search|1796159100.000000|1796159110.000000|36.4|168|4.6|203|30|7|1796159119.25\n\
+                   video-launch|1796159100.000000|1796159110.000000|0|0||0|0|0|1796159119.3\n";
+        let rows = parse_rows(out);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].campaign_id, "brand-search");
+        assert_eq!(rows[0].window_end - rows[0].window_start, 10.0);
+        assert_eq!(rows[0].roas, Some(4.6));
+        assert_eq!(
+            (rows[0].impressions, rows[0].clicks, rows[0].conversions),
+            (203, 30, 7)
+        );
+        assert_eq!(rows[1].roas, None, "an empty column is SQL NULL");
+    }
+}
