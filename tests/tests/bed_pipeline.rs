@@ -11,45 +11,28 @@
 //! deadline.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, Once};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use pipeline_tests::bed::assembly::shared;
 use pipeline_tests::bed::flink::{Backpressure, Vertex};
 use pipeline_tests::bed::postgres::SINK_TABLE;
-use pipeline_tests::bed::roas::{self, Campaign, RoasOptions, RoasPipeline, RoasRow};
-use pipeline_tests::bed::run_dir;
+use pipeline_tests::bed::roas::{self, Campaign, RoasPipeline, RoasRow};
 
-/// The Kafka cluster the pipeline reads from (PLAINTEXT bootstrap servers). Until the shared
-/// bed is wired in here, `BED_KAFKA_BOOTSTRAP` names a running cluster.
-fn kafka_bootstrap() -> String {
-    std::env::var("BED_KAFKA_BOOTSTRAP").expect(
-        "BED_KAFKA_BOOTSTRAP: the bootstrap servers of a running Kafka cluster for the \
-         ROAS pipeline (the shared bed's KafkaCluster::bootstrap() goes here)",
-    )
-}
-
-/// Replication of the three topics: 3 on the bed's three brokers, 1 on a single dev broker.
-fn kafka_replication() -> i32 {
-    std::env::var("BED_KAFKA_REPLICATION")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-}
-
-const PARTITIONS: i32 = 6;
-
+/// The pipeline of the shared bed (real 3-broker Kafka, its topics with 6 partitions and 3
+/// replicas), started once for this binary. Prints each stage's time and the bed's memory.
 fn bed() -> &'static RoasPipeline {
-    static BED: OnceLock<RoasPipeline> = OnceLock::new();
-    BED.get_or_init(|| {
-        let bootstrap = kafka_bootstrap();
-        roas::create_topics(&bootstrap, PARTITIONS, kafka_replication());
-        let pipeline = RoasPipeline::start(&run_dir("roas"), RoasOptions::new(&bootstrap));
+    static PRINTED: Once = Once::new();
+    let whole = shared();
+    PRINTED.call_once(|| {
+        let pipeline = &whole.roas;
         let t = pipeline.timings();
         let f = pipeline.flink();
         eprintln!(
-            "bed_pipeline: postgres ready {:.1} s (own {:.1} s), flink cluster ready {:.1} s \
-             (own {:.1} s), generator {:.1} s, job submitted {:.1} s, RUNNING {:.1} s, first \
-             rows {:.1} s; RSS jobmanager {} MiB, taskmanager {} MiB",
+            "bed_pipeline: whole bed ready in {:.1} s; pipeline: postgres ready {:.1} s (own \
+             {:.1} s), flink cluster ready {:.1} s (own {:.1} s), generator {:.1} s, job \
+             submitted {:.1} s, RUNNING {:.1} s, first rows {:.1} s",
+            whole.started_in.as_secs_f64(),
             t.postgres_ready.as_secs_f64(),
             pipeline.postgres().started_in().as_secs_f64(),
             t.cluster_ready.as_secs_f64(),
@@ -58,11 +41,19 @@ fn bed() -> &'static RoasPipeline {
             t.job_submitted.as_secs_f64(),
             t.job_running.as_secs_f64(),
             t.first_rows.as_secs_f64(),
-            f.jobmanager_rss_kib().unwrap_or_default() / 1024,
-            f.taskmanager_rss_kib().unwrap_or_default() / 1024,
         );
-        pipeline
-    })
+        let rss = whole.rss_kib();
+        let total: u64 = rss.iter().map(|(_, k)| k).sum();
+        eprintln!(
+            "bed_pipeline: RSS {} MiB in all: {}",
+            total / 1024,
+            rss.iter()
+                .map(|(n, k)| format!("{n} {} MiB", k / 1024))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    });
+    &whole.roas
 }
 
 /// The pipeline, to this test alone, restored to health: generator on, nothing slowed or

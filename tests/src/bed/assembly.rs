@@ -84,6 +84,33 @@ impl Bed {
         String::new()
     }
 
+    /// Resident memory of each server of the bed, in KiB (from /proc).
+    pub fn rss_kib(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        let mut add = |name: String, pid: Option<u32>| {
+            if let Some(kib) = pid.and_then(super::kafka_tools::rss_kib) {
+                out.push((name, kib));
+            }
+        };
+        add("zookeeper".into(), self.kafka_bed.zookeeper.process().pid());
+        for id in self.kafka().broker_ids() {
+            add(format!("kafka-{id}"), self.kafka().pid(id));
+        }
+        add("postgres".into(), self.roas.postgres().pid());
+        let flink = self.roas.flink();
+        out.extend(
+            flink
+                .jobmanager_rss_kib()
+                .map(|k| ("flink-jobmanager".to_string(), k)),
+        );
+        out.extend(
+            flink
+                .taskmanager_rss_kib()
+                .map(|k| ("flink-taskmanager".to_string(), k)),
+        );
+        out
+    }
+
     /// Where every part listens, for a person, a pytest suite or a Prometheus config.
     pub fn describe(&self) -> Value {
         let kafka = self.kafka();
