@@ -1,14 +1,5 @@
--- The demo's sink tables, created by the postgres image on first start (and by the test bed's
+-- The demo's sink table, created by the postgres image on first start (and by the test bed's
 -- own PostgreSQL, tests/src/bed/postgres.rs, from this same file).
-
--- provisioning/demo/pipeline.sql: 10 s tumbling page counts.
-CREATE TABLE IF NOT EXISTS page_views (
-  page TEXT NOT NULL,
-  window_start TIMESTAMP(3) NOT NULL,
-  window_end TIMESTAMP(3) NOT NULL,
-  views BIGINT NOT NULL,
-  PRIMARY KEY (page, window_start)
-);
 
 -- provisioning/demo/roas.sql: spend, revenue and ROAS per campaign and 10 s window, upserted.
 CREATE TABLE IF NOT EXISTS roas_by_campaign (

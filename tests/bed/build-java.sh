@@ -11,6 +11,8 @@ cd "$(dirname "$0")/../.."
 FLINK=.cache/flink
 OUT=.cache/bed/flink
 SRC=tests/bed/flink
+# The UDF is the demo's own source (provisioning/demo/udf), compiled here against Flink 2.3.
+UDF_SRC=provisioning/demo/udf/src/main/java
 if ! ls "$FLINK"/lib/flink-dist*.jar >/dev/null 2>&1; then
     echo "build-java: no Flink jars in $FLINK/lib (run tests/flink/fetch-flink.sh)" >&2
     exit 1
@@ -24,11 +26,11 @@ if [ ! -s "$OUT/bash-java-utils.jar" ]; then
 fi
 
 stamp="$OUT/.built"
-if [ ! -f "$stamp" ] || [ -n "$(find "$SRC" -name '*.java' -newer "$stamp")" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find "$SRC" "$UDF_SRC" -name '*.java' -newer "$stamp")" ]; then
     rm -rf "$OUT/classes" "$OUT/udf-classes" "$OUT/roas-udf.jar"
     mkdir -p "$OUT/classes" "$OUT/udf-classes"
     javac -nowarn --release 17 -cp "$FLINK/lib/*" -d "$OUT/udf-classes" \
-        $(find "$SRC/pipelinehealth/roas" -name '*.java')
+        $(find "$UDF_SRC/pipelinehealth/roas" -name '*.java')
     jar --create --file "$OUT/roas-udf.jar" -C "$OUT/udf-classes" .
     javac -nowarn --release 17 -cp "$FLINK/lib/*:$OUT/roas-udf.jar" -d "$OUT/classes" \
         $(find "$SRC/pipelinehealth/bed" -name '*.java')

@@ -88,12 +88,18 @@ def test_flink_reporter_port_matches_the_scrape_jobs(compose, prometheus_config)
 def test_the_whole_pipeline_is_in_the_demo(compose):
     services = set(compose["services"])
     wanted = {"zookeeper", "kafka", "schema-registry", "flink-jobmanager", "flink-taskmanager",
-              "flink-sql-job", "produce-clicks", "postgres", "kafka-exporter", "prometheus", "grafana",
-              "plugin-build"}
+              "flink-sql-job", "roas-generator", "build-udf", "postgres", "kafka-exporter", "prometheus",
+              "grafana", "plugin-build"}
     assert wanted <= services, wanted - services
-    sql = (ROOT / "provisioning" / "demo" / "pipeline.sql").read_text()
+    # The demo submits the very file the test bed runs (tests/src/bed/roas.rs).
+    job = compose["services"]["flink-sql-job"]
+    assert job["command"][-1] == "/opt/demo/roas.sql"
+    mounts = {t: s for _, s, t in bind_mounts({"services": {"j": job}})}
+    assert mounts["/opt/demo/roas.sql"] == "./provisioning/demo/roas.sql"
+    sql = (ROOT / "provisioning" / "demo" / "roas.sql").read_text()
     assert "'connector' = 'kafka'" in sql and "'connector' = 'jdbc'" in sql
     assert "jdbc:postgresql://postgres:5432/" in sql
+    assert "'properties.group.id' = 'roas-attribution'" in sql
 
 
 def test_images_are_pinned(compose):
@@ -105,7 +111,7 @@ def test_images_are_pinned(compose):
 
 
 def test_long_running_services_have_healthchecks(compose):
-    one_shot = {"fetch-jars", "flink-sql-job", "produce-clicks", "plugin-build"}
+    one_shot = {"fetch-jars", "flink-sql-job", "build-udf", "plugin-build"}
     for name, service in compose["services"].items():
         if name in one_shot:
             continue
@@ -155,17 +161,35 @@ def test_no_secrets_beyond_demo_defaults(compose):
         for key, value in env.items():
             if SECRET_KEY.search(key) and not key.startswith("GF_PLUGINS"):
                 assert str(value) in DEMO_SECRETS, f"{name}.{key} is not a demo default"
-    sql = (ROOT / "provisioning" / "demo" / "pipeline.sql").read_text()
+    sql = (ROOT / "provisioning" / "demo" / "roas.sql").read_text()
     assert set(re.findall(r"'password' = '([^']*)'", sql)) <= DEMO_SECRETS
     datasources = (ROOT / "provisioning/grafana/datasources/datasources.yml").read_text()
     assert "secureJsonData" not in datasources
 
 
-@pytest.mark.parametrize("script", ["fetch-jars.sh", "produce-clicks.sh"])
-def test_demo_scripts_parse(script):
-    shell = "sh" if script == "fetch-jars.sh" else "bash"
-    result = subprocess.run([shell, "-n", str(ROOT / "provisioning" / "demo" / script)], capture_output=True, text=True)
+def test_demo_scripts_parse():
+    result = subprocess.run(["sh", "-n", str(ROOT / "provisioning" / "demo" / "fetch-jars.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    result = subprocess.run(["python3", str(ROOT / "provisioning" / "demo" / "roas-generator.py"), "--describe"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert {c["campaign_id"] for c in json.loads(result.stdout)}, result.stdout
+
+
+def test_the_udf_the_demo_builds_is_built_by_its_own_pom(compose, tmp_path):
+    """The build-udf service's pom, run here with Maven as the service runs it: the jar holds the
+    class roas.sql registers."""
+    build = compose["services"]["build-udf"]
+    assert "mvn -B -q -f /udf/pom.xml package" in " ".join(build["command"])
+    mounts = {t: s for _, s, t in bind_mounts({"services": {"b": build}})}
+    pom = ROOT / mounts["/udf"] / "pom.xml"
+    out = tmp_path / "udf-build"
+    result = subprocess.run([require_tool("mvn"), "-B", "-q", "-f", str(pom), "package", f"-Dudf.build.dir={out}"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listing = subprocess.run(["unzip", "-l", str(out / "roas-udf.jar")], capture_output=True, text=True).stdout
+    cls = re.search(r"AS '([\w.]+)' LANGUAGE JAVA", (ROOT / "provisioning/demo/roas.sql").read_text()).group(1)
+    assert cls.replace(".", "/") + ".class" in listing, listing
 
 
 def test_prometheus_mount_holds_the_config_and_rules(compose):
