@@ -160,6 +160,7 @@ impl Bed {
             },
             "log_dir": self.run_dir,
             "started_in_seconds": self.started_in.as_secs_f64(),
+            "rss_kib": self.rss_kib().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         })
     }
 }
