@@ -115,7 +115,8 @@ class Bed:
             bufsize=1, cwd=ROOT, start_new_session=True)
         threading.Thread(target=self._read, daemon=True).start()
         try:
-            self._expect(lambda line: line == "READY", "READY", timeout)
+            # `READY`, possibly followed by the same JSON on the line
+            self._expect(lambda line: line == "READY" or line.startswith("READY "), "READY", timeout)
             self.info = json.loads(self.json_path.read_text())
         except BaseException:
             self.stop()
@@ -151,8 +152,9 @@ class Bed:
         assert self._proc and self._proc.poll() is None, f"bed not running\n{self.output()}"
         self._proc.stdin.write(command + "\n")
         self._proc.stdin.flush()
-        answer = self._expect(lambda line: line == f"OK {command}" or line.startswith("ERR"),
-                              f"answer to {command!r}", timeout)
+        # `OK <command>`, possibly followed by a detail; `ERR <reason>`
+        answer = self._expect(lambda line: line == f"OK {command}" or line.startswith(f"OK {command} ")
+                              or line.startswith("ERR"), f"answer to {command!r}", timeout)
         if answer.startswith("ERR"):
             raise BedError(f"bed refused {command!r}: {answer}\n{self.output()}")
         return answer
@@ -188,6 +190,14 @@ class Bed:
         return f"--- bed stdout ---\n{out}\n--- bed stderr ---\n{err}" + (f"\n(logs in {log_dir})" if log_dir else "")
 
     # the JSON description
+    def refresh(self):
+        """Re-read the JSON description (a bed may rewrite it when a part comes back on new
+        ports); True when it changed."""
+        info = json.loads(self.json_path.read_text())
+        changed = info != self.info
+        self.info = info
+        return changed
+
     def exporters(self):
         """{(scrape target of provisioning/prometheus.yml): [bed loopback address, ...]}: where
         the demo's compose service:port lives on this bed."""
