@@ -2,7 +2,24 @@
 //! sends them). Only the fields used are declared; every field is defaulted, so a Flink version
 //! that drops one degrades to "unknown" instead of failing the whole query.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+/// A number Flink may also send as a string: Jackson writes a metric that is not there yet as
+/// `"NaN"` (seen in backpressure ratios of a job that just started). Not finite is `None`.
+fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Float(f64),
+        Text(String),
+    }
+    Ok(match Option::<Number>::deserialize(d)? {
+        Some(Number::Float(v)) => Some(v),
+        Some(Number::Text(t)) => t.trim().parse::<f64>().ok(),
+        None => None,
+    }
+    .filter(|v| v.is_finite()))
+}
 
 /// `GET /jobs/overview`
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,8 +97,11 @@ pub struct Backpressure {
 pub struct SubtaskBackpressure {
     pub subtask: u32,
     pub backpressure_level: Option<String>,
+    #[serde(deserialize_with = "lenient_number")]
     pub ratio: Option<f64>,
+    #[serde(deserialize_with = "lenient_number")]
     pub busy_ratio: Option<f64>,
+    #[serde(deserialize_with = "lenient_number")]
     pub idle_ratio: Option<f64>,
 }
 
@@ -98,6 +118,7 @@ pub struct MetricValue {
 #[serde(default)]
 pub struct AggregatedMetric {
     pub id: String,
+    #[serde(deserialize_with = "lenient_number")]
     pub sum: Option<f64>,
 }
 
@@ -188,6 +209,15 @@ mod tests {
         assert_eq!(b.backpressure_level.as_deref(), Some("high"));
         assert_eq!(b.subtasks[0].ratio, Some(1.0));
         assert_eq!(b.subtasks[0].busy_ratio, Some(0.0));
+        // A vertex whose metrics are not there yet: Flink writes NaN as a string.
+        let raw = r#"{"status":"ok","backpressureLevel":"ok","subtasks":[{"subtask":0,
+            "ratio":0.0,"idleRatio":"NaN","busyRatio":"NaN"},{"subtask":1,"ratio":"0.25"}]}"#;
+        let b: Backpressure = serde_json::from_str(raw).unwrap();
+        assert_eq!(b.subtasks[0].busy_ratio, None);
+        assert_eq!(b.subtasks[0].idle_ratio, None);
+        assert_eq!(b.subtasks[0].ratio, Some(0.0));
+        assert_eq!(b.subtasks[1].ratio, Some(0.25));
+        assert_eq!(b.subtasks[1].busy_ratio, None);
     }
 
     #[test]
