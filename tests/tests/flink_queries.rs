@@ -135,8 +135,18 @@ async fn watermarks_advance_and_the_frozen_one_is_called_stalled() {
     })
     .await;
     let first = first.frame("watermarks").clone();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let answer = host.query_one(&ds, "watermarks", q).await;
+    // Then until the healthy job's watermark has moved on and the frozen one has stood still
+    // past the threshold (a loaded machine can hold the healthy one back for a while).
+    let answer = until(&host, &ds, "watermarks", q, |a| {
+        let Some(f) = a.frames.iter().find(|f| f.name == "watermarks") else {
+            return false;
+        };
+        let moving = f.find_row("job", "pipeline-1");
+        let frozen = f.find_row("job", "pipeline-stalled-watermarks");
+        moving.is_some_and(|m| m["advanced"] == true)
+            && frozen.is_some_and(|r| r["stalledFor"].as_f64().unwrap_or(0.0) >= 2.0)
+    })
+    .await;
     let frame = answer.frame("watermarks");
 
     let moving = row(frame, "job", "pipeline-1");
