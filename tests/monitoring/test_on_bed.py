@@ -23,6 +23,7 @@ import copy
 import math
 import re
 import signal
+import threading
 import time
 import warnings
 
@@ -31,9 +32,9 @@ import requests
 import yaml
 
 from bed import NOT_PROVABLE_HERE, UNAVAILABLE_JOBS, Bed, parse_exposition
-from dashboard_check import empty_panel_queries, resolve_variables
+from dashboard_check import RANGE_VARIABLES, empty_panel_queries, resolve_variables
 from prometheus_server import Prometheus, free_port
-from promql import metric_names, parse_label_values, prometheus_queries, variables
+from promql import metric_names, parse_label_values, prometheus_queries, substitute, variables
 from stack import ALERTS_YML, COMPOSE, PROVISIONING, load_yaml
 
 SCRAPE = "5s"
@@ -521,6 +522,75 @@ def test_stopped_broker_fires_under_replicated_partitions_until_it_is_back(bed, 
                    lambda: not alerts(prometheus, name, states=("firing", "pending")), 120, detail=detail)
 
 
+PROBE_TOPIC = "monitoring-probe"
+
+
+class Producing:
+    """A real producer (librdkafka, acks=all) writing to its own topic in a thread, with a
+    produce-request timeout short enough that a leader waiting on a follower that is still in
+    the ISR answers REQUEST_TIMED_OUT."""
+
+    def __init__(self, bootstrap, request_timeout_ms=1500):
+        from confluent_kafka import Producer
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until its futures resolve
+        created = admin.create_topics([NewTopic(PROBE_TOPIC, 3, 3)])
+        for future in created.values():
+            try:
+                future.result(timeout=60)
+            except Exception as e:  # the broker's own error, as librdkafka raises it
+                assert "TOPIC_ALREADY_EXISTS" in str(e), e
+        self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+                                   "request.timeout.ms": request_timeout_ms, "message.timeout.ms": 120000,
+                                   "log_level": 0})
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                self._producer.produce(PROBE_TOPIC, b"probe", partition=n % 3)
+                n += 1
+            except BufferError:
+                pass
+            self._producer.poll(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+        self._producer.flush(120)
+
+
+def test_paused_follower_fires_request_timeouts_on_the_leaders(bed, prometheus, dashboards):
+    brokers = sorted(bed.info["kafka"]["brokers"], key=lambda b: b["id"])
+    victim = brokers[0]
+    leaders = {b["jmx_exporter"] for b in brokers if b is not victim}
+    detail = alert_detail(bed, prometheus)
+    with Producing(bed.info["kafka"]["bootstrap"]):
+        bed.send(f"pause-broker {victim['id']}")
+        try:
+            firing = wait_until("KafkaBrokerRequestTimeouts firing",
+                                lambda: alerts(prometheus, "KafkaBrokerRequestTimeouts"), 180, detail=detail)
+            assert {a["labels"]["instance"] for a in firing} <= leaders, (firing, leaders)
+            assert {a["labels"]["request"] for a in firing} == {"Produce"}
+            # the panel shows them per broker and request (not only its 0 lines)
+            board = dashboards["kafka-overview.json"]
+            [(_, _, expr)] = [q for q in prometheus_queries(board) if q[0] == "Broker request timeouts"]
+            shown = prometheus.query(substitute(expr, RANGE_VARIABLES))
+            assert any(r["metric"].get("request") == "Produce" and float(r["value"][1]) > 0 for r in shown), shown
+        finally:
+            bed.send(f"resume-broker {victim['id']}")
+    wait_until("KafkaUnderReplicatedPartitions cleared after resume-broker",
+               lambda: not alerts(prometheus, "KafkaUnderReplicatedPartitions", states=("firing", "pending"))
+               and not prometheus.query("sum(kafka_server_replicamanager_underreplicatedpartitions) > 0"),
+               180, detail=detail)
+
+
 def slow_enough_ms(prometheus, flink, jid, topic):
     """A per-record sleep that leaves the throttled operator half the capacity it needs: from the
     topic's produce rate the brokers see and the job's parallelism."""
@@ -572,6 +642,9 @@ def test_slow_operator_fires_backpressure_on_victims_not_the_bottleneck(bed, pro
         # Which victim is held first depends on the graph: with the join slowed, the impressions
         # source can be held by barrier alignment at the window aggregate both feed, before the
         # clicks source's network buffers fill.
+        lag = {m: prometheus.query(f'max(flink_taskmanager_job_task_operator_{m}{{job_name="{flink_label(flink.job_name)}"}})')
+               for m in ("pendingRecords", "KafkaSourceReader_KafkaConsumer_records_lag_max")}
+        print(f"slow-operator: Flink Kafka source lag meanwhile: { {m: r[0]['value'][1] if r else None for m, r in lag.items()} }")
         print(f"slow-operator: bottleneck {names[bottleneck]}; FlinkBackpressureHigh on {sorted(victims)}; "
               f"REST (backpressured, busy): { {names[v]: level for v, level in levels.items()} }")
     finally:
@@ -601,9 +674,29 @@ def test_blocked_sink_fires_a_checkpoint_alert_for_the_job(bed, prometheus, flin
                300, detail=detail)
 
 
+def test_stopped_generator_fires_watermark_not_advancing(bed, prometheus, flink):
+    detail = alert_detail(bed, prometheus)
+    job = flink_label(flink.job_name)
+    bed.send("stop-generator")
+    try:
+        # delta over 2 minutes must be 0 first: the longest wait of the suite
+        firing = wait_until("FlinkWatermarkNotAdvancing firing",
+                            lambda: alerts(prometheus, "FlinkWatermarkNotAdvancing"), 300, detail=detail)
+        assert {a["labels"]["job_name"] for a in firing} == {job}
+        tasks = {a["labels"]["task_name"] for a in firing}
+        assert any(t.startswith("Source:") for t in tasks), tasks
+    finally:
+        bed.send("start-generator")
+    wait_until("FlinkWatermarkNotAdvancing cleared after start-generator",
+               lambda: not alerts(prometheus, "FlinkWatermarkNotAdvancing", states=("firing", "pending")),
+               180, detail=detail)
+
+
 def test_cancelled_job_fires_no_job_running(bed, prometheus, flink, alert_rules):
     detail = alert_detail(bed, prometheus)
     job = flink_label(flink.job_name)
+    pending = f'flink_taskmanager_job_task_operator_pendingRecords{{job_name="{job}"}}'
+    assert prometheus.query(pending), "the running job's sources report pendingRecords"
     bed.send("cancel-job")
     try:
         wait_until("FlinkNoJobRunning firing", lambda: alerts(prometheus, "FlinkNoJobRunning"), 120, detail=detail)
@@ -612,8 +705,9 @@ def test_cancelled_job_fires_no_job_running(bed, prometheus, flink, alert_rules)
         assert metric_names(expr) <= NOT_PROVABLE_HERE and prometheus.query(expr) == []
         report("alert KafkaConsumerLagGrowing on a cancelled job: not provable here (kafka_exporter's "
                f"{sorted(metric_names(expr))}); the Flink Kafka source's own metrics leave with the job")
-        # ... and the job's own source metrics are gone with it, so they cannot stand in.
-        assert prometheus.query(f'flink_taskmanager_job_task_numRecordsInPerSecond{{job_name="{job}"}}') == []
+        # ... and the Flink Kafka source's own backlog metric is gone with the job, so it cannot
+        # stand in for a cancelled job (it could for a running one that falls behind).
+        assert prometheus.query(pending) == [], prometheus.query(pending)
     finally:
         bed.send("resubmit-job")
     wait_healthy(bed, prometheus, flink)
