@@ -48,7 +48,7 @@ from bed import NOT_PROVABLE_HERE, UNAVAILABLE_JOBS, Bed, parse_exposition
 from dashboard_check import RANGE_VARIABLES, empty_panel_queries, resolve_variables
 from prometheus_server import Prometheus, free_port
 from promql import metric_names, parse_label_values, prometheus_queries, substitute, variables
-from stack import ALERTS_YML, COMPOSE, PROVISIONING, load_yaml
+from stack import ALERTS_YML, COMPOSE, PROVISIONING, SAMPLES, load_yaml
 
 SCRAPE = "5s"
 FOR_IN_TEST = "15s"
@@ -335,6 +335,30 @@ def test_jmx_agents_export_the_names_dashboards_and_alerts_use(bed, deployment, 
     for name, where in not_here.items():
         report(f"metric {name} comes only from kafka_exporter/Schema Registry: used by {'; '.join(where)}")
     assert not problems, "\n".join(problems)
+
+
+def test_samples_hold_only_what_the_real_agents_export(deployment):
+    """samples/<job>.prom and samples/jvm.prom (what test_queries_on_samples serves for each JMX
+    agent job) name only series the real agents export, with the same label names."""
+    agents = agent_rule_files(load_yaml(COMPOSE))
+    problems, checked = [], 0
+    for job in provisioned_jobs():
+        targets = [t for sc in job["static_configs"] for t in sc["targets"]]
+        if job["job_name"] in deployment["dropped"] or not any(t in agents for t in targets):
+            continue
+        real = {}
+        for address in (a for t in targets for a in deployment["addresses"][t]):
+            for name, labels, _ in scrape(address):
+                real.setdefault(name, set()).add(tuple(sorted(labels)))
+        for sample in (SAMPLES / f"{job['job_name']}.prom", SAMPLES / "jvm.prom"):
+            if not sample.exists():
+                continue
+            for name, labels, _ in parse_exposition(sample.read_text()):
+                checked += 1
+                if tuple(sorted(labels)) not in real.get(name, set()):
+                    problems.append(f"{sample.name}: {name} {sorted(labels)} not exported by job {job['job_name']} "
+                                    f"(real label sets: {sorted(real.get(name, []))})")
+    assert checked and not problems, "\n".join(problems)
 
 
 def test_flink_reporters_export_the_flink_names_used(bed, dashboards, alert_rules):
