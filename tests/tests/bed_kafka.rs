@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use pipeline_tests::bed::kafka::{block_on, GroupOffsetRow};
 use pipeline_tests::bed::kafka::{KafkaBed, KafkaCluster, RESTRICTED_GROUP};
-use pipeline_tests::bed::kafka_tools::rss_kib;
+use pipeline_tests::bed::process::http_get;
+use pipeline_tests::bed::process::rss_kib;
 use pipeline_tests::bed::tls::Tls;
-use pipeline_tests::bed::zookeeper::http_get;
 use pipeline_tests::bed::{self};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};

@@ -608,7 +608,7 @@ fn metrics_endpoints_answer_and_a_paused_jobmanager_does_not() {
     let (_turn, bed) = pipeline();
     let flink = bed.flink();
     let metrics = |port: u16| {
-        pipeline_tests::bed::flink::http(port, "GET", "/metrics", Duration::from_secs(10))
+        pipeline_tests::bed::process::http(port, "GET", "/metrics", Duration::from_secs(10))
             .unwrap_or_else(|e| panic!(":{port}/metrics: {e}"))
     };
     let (jm_prom, tm_prom) = flink.prometheus_ports();

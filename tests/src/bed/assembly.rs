@@ -88,7 +88,7 @@ impl Bed {
     pub fn rss_kib(&self) -> Vec<(String, u64)> {
         let mut out = Vec::new();
         let mut add = |name: String, pid: Option<u32>| {
-            if let Some(kib) = pid.and_then(super::kafka_tools::rss_kib) {
+            if let Some(kib) = pid.and_then(super::process::rss_kib) {
                 out.push((name, kib));
             }
         };

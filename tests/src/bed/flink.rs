@@ -13,8 +13,7 @@
 //! (SIGSTOP / SIGCONT). REST helpers read jobs, vertices, backpressure and checkpoints.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -22,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::bed::process::{self, free_port, Process};
+use crate::bed::process::{self, free_port, http, rss_kib, Process};
 use crate::bed::{cache_dir, jar_set, repo_root};
 
 const START_BOUND: Duration = Duration::from_secs(120);
@@ -946,52 +945,6 @@ fn run_bounded(what: &str, cmd: &mut Command, bound: Duration) -> String {
             bound.as_secs()
         ),
     }
-}
-
-/// One HTTP/1.0 request to the REST API on loopback; the body of a 2xx answer.
-pub fn http(port: u16, method: &str, path: &str, timeout: Duration) -> Result<String, String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|_| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
-    )
-    .map_err(|e| format!("send: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("{method} {path}: read: {e}"))?;
-    let answer = String::from_utf8_lossy(&answer);
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .ok_or(format!("{method} {path}: answer without headers"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or(format!("{method} {path}: no status line"))?;
-    if (200..300).contains(&status) {
-        Ok(body.to_string())
-    } else {
-        Err(format!("{method} {path}: HTTP {status}: {body}"))
-    }
-}
-
-/// VmRSS of a process, in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

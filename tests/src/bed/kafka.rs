@@ -34,9 +34,9 @@ use super::kafka_tools::{
     template, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN, TOPIC_COMMAND,
 };
 pub use super::kafka_tools::{GroupOffsetRow, GroupState};
-use super::process::{free_port, log_tail, Process};
+use super::process::{free_port, http_get, log_tail, Process};
 use super::tls::{Tls, STORE_PASSWORD};
-use super::zookeeper::{ephemeral_paths, http_get, jmx_agent_arg, ZooKeeper};
+use super::zookeeper::{ephemeral_paths, jmx_agent_arg, ZooKeeper};
 
 pub const ADMIN_USER: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-bed-secret";

@@ -2,7 +2,6 @@
 //! parsers of those tools' text tables (the ground truth the datasource is compared with).
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -19,15 +18,6 @@ pub const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 /// `tests/bed/kafka/<name>`: the config templates of this side of the bed.
 pub fn template(name: &str) -> PathBuf {
     super::repo_root().join("tests/bed/kafka").join(name)
-}
-
-/// Resident memory of a process in KiB (`VmRSS` of /proc/PID/status).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// What a tool printed, and whether it exited 0.

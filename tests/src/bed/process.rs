@@ -3,8 +3,8 @@
 //! or when the next run starts (a test that panicked must not leave a broker holding a port).
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
-use std::net::TcpListener;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -343,4 +343,57 @@ pub fn run_tool(what: &str, cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One HTTP/1.0 request to a server of the bed on loopback (Flink's REST API, an exporter);
+/// the body of a 2xx answer.
+pub fn http(port: u16, method: &str, path: &str, timeout: Duration) -> Result<String, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream =
+        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .map_err(|e| format!("send: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("{method} {path}: read: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .ok_or(format!("{method} {path}: answer without headers"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or(format!("{method} {path}: no status line"))?;
+    if (200..300).contains(&status) {
+        Ok(body.to_string())
+    } else {
+        Err(format!("{method} {path}: HTTP {status}: {body}"))
+    }
+}
+
+/// VmRSS of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `GET path` on a loopback port, 10 s bound: the body of a 2xx answer (an exporter's
+/// `/metrics`).
+pub fn http_get(port: u16, path: &str) -> Result<String, String> {
+    http(port, "GET", path, Duration::from_secs(10))
 }

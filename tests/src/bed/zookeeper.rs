@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::kafka_tools::{template, ZOOKEEPER_MAIN};
-use super::process::{free_port, reap_orphans, Process};
+use super::process::{free_port, http_get, reap_orphans, Process};
 
 const START_BOUND: Duration = Duration::from_secs(60);
 
@@ -134,26 +134,4 @@ pub(crate) fn ephemeral_paths(port: u16) -> Result<Vec<String>, String> {
         .filter(|l| l.starts_with('/'))
         .map(str::to_string)
         .collect())
-}
-
-/// A plain HTTP/1.0 GET on loopback (the exporter agents answer one request per connection).
-pub fn http_get(port: u16, path: &str) -> Result<String, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .and_then(|_| write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"))
-        .map_err(|e| format!("GET {path}: {e}"))?;
-    let mut body = Vec::new();
-    s.read_to_end(&mut body)
-        .map_err(|e| format!("GET {path}: {e}"))?;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("GET {path}: no HTTP answer"))?;
-    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
-        return Err(format!(
-            "GET {path}: {}",
-            head.lines().next().unwrap_or_default()
-        ));
-    }
-    Ok(body.to_string())
 }
