@@ -2,12 +2,14 @@
 //! panel (which draws it). Nothing here does I/O, so every rule is tested without a network.
 //!
 //! - [`bottleneck`]: which vertex is the root cause of backpressure.
+//! - [`consumer_status`]: Burrow-style OK/WARN/STALL/STOP/REWIND from sampled consumer offsets.
 //! - [`health`]: the four health states and how they combine.
 //! - [`rules`]: the operators' health rules, one function per thing judged.
 //! - [`thresholds`]: the operator-tunable limits behind every verdict.
 //! - [`topology`]: the pipeline as a graph of nodes (with verdicts and numbers) and edges.
 
 pub mod bottleneck;
+pub mod consumer_status;
 pub mod health;
 pub mod rules;
 pub mod thresholds;

@@ -1,7 +1,7 @@
-//! The Kafka client of one datasource instance. librdkafka keeps broker connections open, so
-//! one client is reused by every query until the datasource's settings change.
+//! The Kafka client of one datasource instance: one librdkafka handle for all Kafka work
+//! (metadata, group discovery, end and committed offsets of every group), reused by every query
+//! until the datasource's settings change. librdkafka keeps one connection per broker open.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -15,9 +15,6 @@ use thiserror::Error;
 
 use super::time_lag::LagWindow;
 use crate::settings::KafkaSettings;
-
-/// At most this many per-group clients are kept; past it, the cache starts over.
-const MAX_GROUP_CLIENTS: usize = 2_000;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum KafkaError {
@@ -122,22 +119,13 @@ pub struct ClusterMetadata {
     pub partitions: usize,
 }
 
-/// Per group: when it was last scanned in full, and the topics it had committed on.
-type ConsumedTopics = HashMap<String, (Instant, Vec<String>)>;
-
 #[derive(Clone)]
 pub struct KafkaClient {
     consumer: Arc<ObserverConsumer>,
     servers: String,
     settings: Arc<KafkaSettings>,
-    /// One client per consumer group whose committed offsets are read: librdkafka's OffsetFetch
-    /// (`committed()`) asks for the group of the client's own `group.id`. Kept across queries
-    /// so that each group's coordinator connection is reused.
-    group_clients: Arc<Mutex<HashMap<String, Arc<ObserverConsumer>>>>,
     /// Offsets sampled by earlier snapshots, for time lag and drain time.
     window: Arc<Mutex<LagWindow>>,
-    /// Topics each group has committed on, from its last full scan, and when that was.
-    consumed_topics: Arc<Mutex<ConsumedTopics>>,
 }
 
 impl KafkaClient {
@@ -149,47 +137,8 @@ impl KafkaClient {
             consumer: Arc::new(consumer),
             servers: settings.bootstrap_servers.clone(),
             settings: Arc::new(settings.clone()),
-            group_clients: Default::default(),
             window: Default::default(),
-            consumed_topics: Default::default(),
         })
-    }
-
-    /// The client that reads `group`'s committed offsets. It never subscribes, so it never
-    /// joins the group or disturbs its members.
-    pub fn group_client(&self, group: &str) -> Result<Arc<ObserverConsumer>, KafkaError> {
-        let mut clients = lock(&self.group_clients);
-        if let Some(c) = clients.get(group) {
-            drain_events(c);
-            return Ok(c.clone());
-        }
-        if clients.len() >= MAX_GROUP_CLIENTS {
-            clients.clear();
-        }
-        let consumer: ObserverConsumer = client_config(&self.settings)
-            .set("group.id", group)
-            .create_with_context(ObserverContext::default())
-            .map_err(|e| KafkaError::Config(e.to_string()))?;
-        let consumer = Arc::new(consumer);
-        clients.insert(group.to_string(), consumer.clone());
-        Ok(consumer)
-    }
-
-    /// The topics `group` committed on at its last full scan, if that is younger than `max_age`
-    /// and found any.
-    pub fn consumed_topics(&self, group: &str, max_age: Duration) -> Option<Vec<String>> {
-        lock(&self.consumed_topics)
-            .get(group)
-            .filter(|(at, topics)| at.elapsed() <= max_age && !topics.is_empty())
-            .map(|(_, topics)| topics.clone())
-    }
-
-    pub fn remember_consumed_topics(&self, group: &str, topics: Vec<String>) {
-        let mut map = lock(&self.consumed_topics);
-        if map.len() >= MAX_GROUP_CLIENTS {
-            map.clear();
-        }
-        map.insert(group.to_string(), (Instant::now(), topics));
     }
 
     pub fn window(&self) -> MutexGuard<'_, LagWindow> {
@@ -199,6 +148,16 @@ impl KafkaClient {
     /// A librdkafka error as a message that says what failed: a timeout names the time
     /// waited, and the last connection error (DNS, TCP, TLS, auth) is added when known.
     pub fn error_of(&self, e: RdKafkaError, waited: Duration) -> KafkaError {
+        let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::OperationTimedOut);
+        self.classify(timed_out, e.to_string(), waited)
+    }
+
+    /// An Admin API failure of the whole request, classified like [`Self::error_of`].
+    pub fn admin_error(&self, e: super::admin::AdminError, waited: Duration) -> KafkaError {
+        self.classify(e.is_timeout(), e.to_string(), waited)
+    }
+
+    fn classify(&self, timed_out: bool, error: String, waited: Duration) -> KafkaError {
         drain_events(&self.consumer);
         let cause = self
             .consumer
@@ -208,7 +167,6 @@ impl KafkaClient {
             Some(k) => format!("{} ({c})", k.advice()),
             None => c.to_string(),
         });
-        let timed_out = e.rdkafka_error_code() == Some(RDKafkaErrorCode::OperationTimedOut);
         match (timed_out, detail) {
             (true, None) => KafkaError::Timeout {
                 servers: self.servers.clone(),
@@ -216,11 +174,11 @@ impl KafkaClient {
             },
             (_, Some(d)) => KafkaError::Unreachable {
                 servers: self.servers.clone(),
-                reason: format!("{e}; {d}"),
+                reason: format!("{error}; {d}"),
             },
             (false, None) => KafkaError::Unreachable {
                 servers: self.servers.clone(),
-                reason: e.to_string(),
+                reason: error,
             },
         }
     }

@@ -62,14 +62,7 @@ pub fn cluster_facts(client: &KafkaClient, timeout: Duration) -> Result<ClusterF
     let left = timeout
         .saturating_sub(started.elapsed())
         .max(Duration::from_millis(1));
-    // librdkafka keeps the controller id from its metadata answers; the rdkafka crate does not
-    // expose it, so it is read through the C API on the client's own handle.
-    let controller = unsafe {
-        rdkafka::bindings::rd_kafka_controllerid(
-            client.consumer().client().native_ptr(),
-            left.as_millis().min(i32::MAX as u128) as i32,
-        )
-    };
+    let controller = super::admin::controller_id(client.consumer(), left);
     let topics = md
         .topics()
         .iter()
@@ -97,7 +90,7 @@ pub fn cluster_facts(client: &KafkaClient, timeout: Duration) -> Result<ClusterF
             .iter()
             .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
             .collect(),
-        controller: (controller >= 0).then_some(controller),
+        controller,
         topics,
     })
 }

@@ -11,9 +11,11 @@ pub struct PartitionLag {
     pub group: String,
     pub topic: String,
     pub partition: i32,
-    pub log_end: i64,
+    /// `None` when Kafka could not say (no leader, topic deleted): `problem` says why.
+    pub log_end: Option<i64>,
     pub committed: Option<i64>,
     pub lag: Option<i64>,
+    pub problem: Option<String>,
 }
 
 impl PartitionLag {
@@ -28,9 +30,29 @@ impl PartitionLag {
             group: group.to_string(),
             topic: topic.to_string(),
             partition,
-            log_end,
+            log_end: Some(log_end),
             committed,
             lag: partition_lag(log_end, committed),
+            problem: None,
+        }
+    }
+
+    /// A partition whose log-end offset is unknown, and why: its lag is unknown too.
+    pub fn unknown_end(
+        group: &str,
+        topic: &str,
+        partition: i32,
+        committed: Option<i64>,
+        problem: &str,
+    ) -> Self {
+        PartitionLag {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+            log_end: None,
+            committed,
+            lag: None,
+            problem: Some(problem.to_string()),
         }
     }
 }
@@ -53,18 +75,24 @@ pub struct LagTotals {
     pub committed_log_end: i64,
     pub partitions: usize,
     pub without_commit: usize,
+    /// Partitions whose log end is unknown (their `problem` says why).
+    pub unknown_end: usize,
 }
 
 pub fn totals<'a>(parts: impl IntoIterator<Item = &'a PartitionLag>) -> LagTotals {
     let mut t = LagTotals::default();
     for p in parts {
         t.partitions += 1;
-        t.log_end += p.log_end;
+        let Some(log_end) = p.log_end else {
+            t.unknown_end += 1;
+            continue;
+        };
+        t.log_end += log_end;
         match (p.lag, p.committed) {
             (Some(lag), Some(c)) => {
                 t.lag = Some(t.lag.unwrap_or(0) + lag);
                 t.committed = Some(t.committed.unwrap_or(0) + c);
-                t.committed_log_end += p.log_end;
+                t.committed_log_end += log_end;
             }
             _ => t.without_commit += 1,
         }
@@ -115,5 +143,11 @@ mod tests {
         assert_eq!(per_topic[&("g".into(), "u".into())].lag, Some(0));
         let none = totals(&[PartitionLag::new("g", "t", 0, 10, None)]);
         assert_eq!(none.lag, None);
+        let offline = totals(&[
+            PartitionLag::new("g", "t", 0, 10, Some(4)),
+            PartitionLag::unknown_end("g", "t", 1, Some(3), "no leader"),
+        ]);
+        assert_eq!(offline.lag, Some(6), "the known partition's lag only");
+        assert_eq!((offline.unknown_end, offline.without_commit), (1, 0));
     }
 }

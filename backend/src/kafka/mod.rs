@@ -1,12 +1,14 @@
 //! Everything the backend learns from Kafka itself (no exporter).
 //!
-//! - [`client`]: the per-datasource librdkafka client built from the connection settings.
+//! - [`admin`]: the Admin API calls rdkafka does not wrap (groups, offsets), on the one client.
+//! - [`client`]: the one librdkafka client of a datasource, built from its connection settings.
 //! - [`lag`]: consumer-lag arithmetic (pure).
 //! - [`offsets`]: batched fetching of end and committed offsets into one lag snapshot.
 //! - [`time_lag`]: the sampled-offsets window, seconds behind and drain time (pure).
 //! - [`cluster`]: brokers, controller, partitions and the cluster verdict.
 //! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries and their frames.
 
+pub mod admin;
 pub mod client;
 pub mod cluster;
 pub mod lag;

@@ -1,24 +1,24 @@
-//! One consumer-lag snapshot, fetched in batches: never one request per partition.
+//! One consumer-lag snapshot through the datasource's one client, in a number of requests that
+//! does not depend on the partition count:
 //!
-//! - End offsets: one `offsets_for_times(LATEST)` call for every selected partition; librdkafka
-//!   sends one ListOffsets request per partition leader.
-//! - Committed offsets: one OffsetFetch per group for all of its partitions, sent to the group's
-//!   coordinator by a client whose `group.id` is that group.
-//! - Groups: ListGroups + DescribeGroups (one librdkafka call) on real brokers; when that lists
-//!   nothing (librdkafka's mock cluster answers ListGroups empty and rejects DescribeGroups),
-//!   the groups named in the query are used and their state is unknown. The frame says which.
+//! - Metadata: one request (the partitions and their leaders).
+//! - ListConsumerGroups: one per broker; DescribeConsumerGroups: one per coordinator.
+//! - ListOffsets (latest): one per partition leader.
+//! - ListConsumerGroupOffsets: one per group, for every partition it committed on, up to
+//!   [`IN_FLIGHT`] at once.
+//!
+//! A failure confined to one group (an ACL, a coordinator still loading) or one partition (no
+//! leader, a topic deleted mid-query) becomes that row's reason and the rest is complete; the
+//! snapshot fails as a whole only when the cluster's metadata cannot be read.
 //!
 //! librdkafka calls block: callers run [`lag_snapshot`] on tokio's blocking pool.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::Consumer;
-use rdkafka::{Offset, TopicPartitionList};
 use regex::Regex;
 
+use super::admin::{self, AdminError};
 use super::client::{KafkaClient, KafkaError};
 use super::lag::PartitionLag;
 
@@ -51,25 +51,33 @@ impl GroupSource {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GroupInfo {
     pub name: String,
     pub state: Option<String>,
+    /// The group protocol: "Classic", or "Consumer" for KIP-848 groups.
+    pub kind: Option<String>,
     pub members: Option<u32>,
     /// The group only commits offsets and never had members (Kafka's "simple consumer
     /// group": an empty protocol type, as Flink's Kafka source commits). `None` when unknown.
     pub offsets_only: Option<bool>,
     /// Partitions of the selected topics the group has a commit on.
     pub committed_partitions: usize,
+    /// Which member (client id) holds each assigned partition.
+    pub assignment: BTreeMap<(String, i32), String>,
+    /// Why the group's committed offsets could not be read; its rows are missing.
+    pub error: Option<String>,
+    /// Why the group could not be described (its state and members are unknown).
+    pub describe_error: Option<String>,
 }
 
-/// A partition of the cluster with its log-end offset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EndOffset {
-    pub topic: String,
-    pub partition: i32,
-    pub leader: i32,
-    pub log_end: i64,
+/// Requests one snapshot sent, by API.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Requests {
+    /// ListOffsets requests: one per leader of the selected partitions.
+    pub list_offsets: usize,
+    /// OffsetFetch requests: one per group.
+    pub offset_fetch: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -78,37 +86,23 @@ pub struct LagSnapshot {
     pub at: f64,
     pub groups: Vec<GroupInfo>,
     /// Partitions of every (group, topic) the group has committed on; partitions of such a
-    /// topic without a commit are included with `committed: None`.
+    /// topic without a commit are included with `committed: None`, and a partition whose end
+    /// offset is unknown carries the reason in `problem`.
     pub partitions: Vec<PartitionLag>,
     pub group_source: GroupSource,
-    /// Why group listing failed, when it did (the fallback was used).
+    /// Why group listing failed (in part or whole), when it did.
     pub listing_error: Option<String>,
-    /// Partition leaders asked for end offsets (= ListOffsets requests librdkafka sends).
-    pub end_offset_leaders: usize,
-    /// OffsetFetch requests sent: one per group, more for a group's full scan (chunks of
-    /// [`OFFSET_FETCH_CHUNK`] partitions).
-    pub offset_fetches: usize,
+    pub requests: Requests,
     pub elapsed: Duration,
 }
 
-/// Committed offsets of one group by (topic, partition); partitions without a commit absent.
-pub type Commits = HashMap<(String, i32), i64>;
+/// Group offset requests kept in flight at once on the one client: enough to hide the round
+/// trips of hundreds of groups, few enough not to flood a coordinator.
+pub const IN_FLIGHT: usize = 64;
 
-/// Parallel OffsetFetch calls: each waits one round trip to a coordinator.
-const FETCH_WORKERS: usize = 8;
+/// The share of the budget group discovery may take: offsets still have to be fetched.
+const DISCOVERY_SHARE: f64 = 0.4;
 
-/// A group is asked about every selected partition at most this often; in between, only about
-/// the topics it had committed on (librdkafka's OffsetFetch needs the partitions named, and
-/// asking 500 groups about 10,000 partitions each would be 5 million lookups per refresh).
-/// A group that starts consuming a new topic shows it after the next full scan.
-pub const FULL_SCAN_EVERY: Duration = Duration::from_secs(300);
-
-/// Partitions per OffsetFetch in a full scan. librdkafka matches each partition of the answer
-/// against the request list one by one, so a 10,000-partition request costs 10^8 comparisons
-/// in the client; chunks keep that linear in practice.
-pub const OFFSET_FETCH_CHUNK: usize = 1_000;
-
-/// Remaining time before `deadline`, at least 1 ms so librdkafka never gets 0 (= no wait).
 fn remaining(deadline: Instant) -> Duration {
     deadline
         .saturating_duration_since(Instant::now())
@@ -119,12 +113,21 @@ fn matches(pattern: &Option<Regex>, name: &str, default: bool) -> bool {
     pattern.as_ref().map_or(default, |r| r.is_match(name))
 }
 
+/// A partition of the selected topics and its leader (-1: none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectedPartition {
+    pub topic: String,
+    pub partition: i32,
+    pub leader: i32,
+}
+
 /// Partitions of the selected topics, with their leaders, from one Metadata request.
 pub fn selected_partitions(
     client: &KafkaClient,
     topic_pattern: &Option<Regex>,
     deadline: Instant,
-) -> Result<Vec<(String, i32, i32)>, KafkaError> {
+) -> Result<Vec<SelectedPartition>, KafkaError> {
+    use rdkafka::consumer::Consumer;
     let wait = remaining(deadline);
     let md = client
         .consumer()
@@ -137,108 +140,65 @@ pub fn selected_partitions(
             continue;
         }
         for p in t.partitions() {
-            out.push((t.name().to_string(), p.id(), p.leader()));
+            out.push(SelectedPartition {
+                topic: t.name().to_string(),
+                partition: p.id(),
+                leader: p.leader(),
+            });
         }
     }
     Ok(out)
 }
 
-/// Log-end offsets of the partitions: one librdkafka call, one ListOffsets per leader.
+/// Log-end offsets of the partitions, or why each is unknown. Partitions without a leader are
+/// not asked (librdkafka would wait for a leader until the timeout).
 pub fn end_offsets(
     client: &KafkaClient,
-    partitions: &[(String, i32, i32)],
+    partitions: &[SelectedPartition],
     deadline: Instant,
-) -> Result<Vec<EndOffset>, KafkaError> {
-    if partitions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut tpl = TopicPartitionList::with_capacity(partitions.len());
-    for (topic, partition, _) in partitions {
-        tpl.add_partition_offset(topic, *partition, Offset::End)
-            .map_err(|e| KafkaError::Config(e.to_string()))?;
-    }
-    let wait = remaining(deadline);
-    let answer = client
-        .consumer()
-        .offsets_for_times(tpl, wait)
-        .map_err(|e| client.error_of(e, wait))?;
-    let mut ends: HashMap<(String, i32), i64> = HashMap::with_capacity(partitions.len());
-    for e in answer.elements() {
-        if let Offset::Offset(o) = e.offset() {
-            ends.insert((e.topic().to_string(), e.partition()), o);
+) -> HashMap<(String, i32), Result<i64, String>> {
+    let mut out = HashMap::with_capacity(partitions.len());
+    let mut ask = Vec::with_capacity(partitions.len());
+    for p in partitions {
+        let key = (p.topic.clone(), p.partition);
+        if p.leader < 0 {
+            out.insert(key, Err("no leader: the partition is offline".to_string()));
+        } else {
+            ask.push(key);
         }
     }
-    partitions
-        .iter()
-        .map(|(topic, partition, leader)| {
-            let log_end = ends
-                .get(&(topic.clone(), *partition))
-                .copied()
-                .ok_or_else(|| {
-                    KafkaError::Partial(format!(
-                        "no end offset for {topic}[{partition}] (leader {leader} unavailable?)"
-                    ))
-                })?;
-            Ok(EndOffset {
-                topic: topic.clone(),
-                partition: *partition,
-                leader: *leader,
-                log_end,
-            })
-        })
-        .collect()
-}
-
-/// Committed offsets of one group for the given partitions: one OffsetFetch.
-pub fn committed_offsets<'a>(
-    client: &KafkaClient,
-    group: &str,
-    partitions: impl IntoIterator<Item = &'a EndOffset>,
-    deadline: Instant,
-) -> Result<Commits, KafkaError> {
-    let consumer = client.group_client(group)?;
-    let mut tpl = TopicPartitionList::new();
-    for p in partitions {
-        tpl.add_partition(&p.topic, p.partition);
+    match admin::end_offsets(client.consumer(), &ask, remaining(deadline)) {
+        Ok(answers) => {
+            for (key, r) in answers {
+                out.insert(key, r.map_err(|e| partition_reason(&e)));
+            }
+        }
+        Err(e) => {
+            let reason = format!("end offset unknown: {e}");
+            for key in ask {
+                out.insert(key, Err(reason.clone()));
+            }
+        }
     }
-    let wait = remaining(deadline);
-    let answer = consumer
-        .committed_offsets(tpl, wait)
-        .map_err(|e| client.error_of(e, wait))?;
-    Ok(answer
-        .elements()
-        .iter()
-        .filter_map(|e| match e.offset() {
-            Offset::Offset(o) if o >= 0 => Some(((e.topic().to_string(), e.partition()), o)),
-            _ => None,
-        })
-        .collect())
+    out
 }
 
-/// Groups Kafka lists (with state and members), or why it could not list them.
-fn listed_groups(client: &KafkaClient, deadline: Instant) -> Result<Vec<GroupInfo>, String> {
-    // Discovery must not eat the whole budget: the offsets still have to be fetched.
-    let budget = remaining(deadline).mul_f64(0.3);
-    let list = client
-        .consumer()
-        .fetch_group_list(None, budget)
-        .map_err(|e| e.to_string())?;
-    Ok(list
-        .groups()
-        .iter()
-        .map(|g| GroupInfo {
-            name: g.name().to_string(),
-            state: Some(g.state().to_string()).filter(|s| !s.is_empty()),
-            members: Some(g.members().len() as u32),
-            offsets_only: Some(g.protocol_type().is_empty()),
-            committed_partitions: 0,
-        })
-        .collect())
+fn partition_reason(e: &AdminError) -> String {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match e.code {
+        C::UnknownTopicOrPartition | C::UnknownTopic | C::UnknownPartition => {
+            "the topic or partition no longer exists (deleted during the query?)".into()
+        }
+        C::LeaderNotAvailable | C::NotLeaderForPartition => {
+            format!("no leader answered for the end offset ({e})")
+        }
+        _ => format!("end offset unknown: {e}"),
+    }
 }
 
 /// The listed groups the selection asks for (named, or matching the pattern), with what Kafka
 /// said about them, and the named groups Kafka did not list (state unknown, not Dead).
-fn select_groups(listed: Vec<GroupInfo>, sel: &Selection) -> Vec<GroupInfo> {
+fn select_groups(listed: Vec<admin::ListedGroup>, sel: &Selection) -> Vec<GroupInfo> {
     let mut by_name: BTreeMap<String, GroupInfo> = listed
         .into_iter()
         .filter(|g| {
@@ -248,39 +208,66 @@ fn select_groups(listed: Vec<GroupInfo>, sel: &Selection) -> Vec<GroupInfo> {
                     .as_ref()
                     .is_some_and(|r| r.is_match(&g.name))
         })
-        .map(|g| (g.name.clone(), g))
+        .map(|g| {
+            let info = GroupInfo {
+                name: g.name.clone(),
+                state: Some(g.state).filter(|s| !s.is_empty()),
+                kind: Some(g.kind).filter(|k| !k.is_empty()),
+                offsets_only: Some(g.simple),
+                ..Default::default()
+            };
+            (g.name, info)
+        })
         .collect();
     for name in &sel.groups {
         by_name.entry(name.clone()).or_insert_with(|| GroupInfo {
             name: name.clone(),
-            state: None,
-            members: None,
-            offsets_only: None,
-            committed_partitions: 0,
+            ..Default::default()
         });
     }
     by_name.into_values().collect()
 }
 
-/// The groups of the selection and how they were found.
-fn resolve_groups(
-    client: &KafkaClient,
-    sel: &Selection,
-    deadline: Instant,
-) -> (Vec<GroupInfo>, GroupSource, Option<String>) {
-    let (listed, listing_error) = match listed_groups(client, deadline) {
-        Ok(l) => (l, None),
-        Err(e) => (Vec::new(), Some(e)),
+/// Fill in state, members and assignment from DescribeConsumerGroups.
+fn apply_descriptions(
+    groups: &mut [GroupInfo],
+    described: Result<admin::Descriptions, AdminError>,
+) {
+    let described = match described {
+        Ok(d) => d,
+        Err(e) => {
+            for g in groups.iter_mut() {
+                g.describe_error = Some(e.to_string());
+            }
+            return;
+        }
     };
-    let source = if listed.is_empty() {
-        GroupSource::NamedInQuery
-    } else {
-        GroupSource::ListGroups
-    };
-    (select_groups(listed, sel), source, listing_error)
+    let by_name: HashMap<_, _> = described.into_iter().collect();
+    for g in groups.iter_mut() {
+        match by_name.get(&g.name) {
+            Some(Ok(d)) => {
+                g.state = Some(d.state.clone());
+                g.kind = Some(d.kind.clone());
+                g.members = Some(d.members.len() as u32);
+                g.offsets_only = Some(d.simple);
+                g.assignment = d
+                    .members
+                    .iter()
+                    .flat_map(|m| {
+                        m.assignment
+                            .iter()
+                            .map(move |tp| (tp.clone(), m.client_id.clone()))
+                    })
+                    .collect();
+            }
+            Some(Err(e)) => g.describe_error = Some(e.to_string()),
+            None => g.describe_error = Some("not in Kafka's answer".into()),
+        }
+    }
 }
 
-/// One full snapshot: metadata, end offsets, then committed offsets of every group.
+/// One full snapshot: metadata and groups, then end offsets, descriptions and committed offsets
+/// concurrently.
 pub fn lag_snapshot(
     client: &KafkaClient,
     sel: &Selection,
@@ -292,150 +279,206 @@ pub fn lag_snapshot(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let partitions = selected_partitions(client, &sel.topic_pattern, deadline)?;
-    let (mut groups, group_source, listing_error) = resolve_groups(client, sel, deadline);
-    let ends = end_offsets(client, &partitions, deadline)?;
-    let leaders: BTreeSet<i32> = ends.iter().map(|e| e.leader).collect();
+    let consumer = client.consumer();
+    let discovery = timeout.mul_f64(DISCOVERY_SHARE);
+    let (partitions, listing) = std::thread::scope(|s| {
+        let listing = s.spawn(|| admin::list_groups(consumer, discovery));
+        let partitions = selected_partitions(client, &sel.topic_pattern, deadline);
+        (partitions, listing.join())
+    });
+    let partitions = partitions?;
+    let (listed, listing_error) = match listing {
+        Ok(Ok(l)) => {
+            let error = (!l.errors.is_empty()).then(|| l.errors.join("; "));
+            (l.groups, error)
+        }
+        Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
+        Err(_) => (Vec::new(), Some("internal: group listing panicked".into())),
+    };
+    let group_source = if listed.is_empty() {
+        GroupSource::NamedInQuery
+    } else {
+        GroupSource::ListGroups
+    };
+    let mut groups = select_groups(listed, sel);
+    let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
 
-    let committed = fetch_all_committed(client, &groups, &ends, deadline)?;
-    let offset_fetches = committed.iter().map(|(_, n)| n).sum();
+    let (ends, described, offsets) = std::thread::scope(|s| {
+        let described = s.spawn(|| {
+            // Describing is only worth it where Kafka listed the groups (the mock does not).
+            (group_source == GroupSource::ListGroups)
+                .then(|| admin::describe_groups(consumer, &names, remaining(deadline)))
+        });
+        let offsets =
+            s.spawn(|| admin::group_offsets(consumer, &names, remaining(deadline), IN_FLIGHT));
+        let ends = end_offsets(client, &partitions, deadline);
+        (ends, described.join(), offsets.join())
+    });
+    if let Ok(Some(d)) = described {
+        apply_descriptions(&mut groups, d);
+    }
+    let offsets = offsets.unwrap_or_default();
+    let leaders: BTreeSet<i32> = partitions
+        .iter()
+        .map(|p| p.leader)
+        .filter(|l| *l >= 0)
+        .collect();
+
     let mut rows = Vec::new();
-    for (group, (commits, _)) in groups.iter_mut().zip(committed) {
-        group.committed_partitions = commits.len();
-        let consumed: BTreeSet<&str> = commits.keys().map(|(t, _)| t.as_str()).collect();
-        for e in ends.iter().filter(|e| consumed.contains(e.topic.as_str())) {
-            let c = commits.get(&(e.topic.clone(), e.partition)).copied();
-            rows.push(PartitionLag::new(
-                &group.name,
-                &e.topic,
-                e.partition,
-                e.log_end,
-                c,
-            ));
+    for (i, group) in groups.iter_mut().enumerate() {
+        let commits = match offsets.get(i) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                group.error = Some(group_reason(e));
+                continue;
+            }
+            None => {
+                group.error = Some("committed offsets were not fetched".into());
+                continue;
+            }
+        };
+        let commits: HashMap<(&str, i32), i64> = commits
+            .iter()
+            .map(|c| ((c.topic.as_str(), c.partition), c.offset))
+            .collect();
+        let consumed: BTreeSet<&str> = commits.keys().map(|(t, _)| *t).collect();
+        for p in partitions
+            .iter()
+            .filter(|p| consumed.contains(p.topic.as_str()))
+        {
+            let committed = commits.get(&(p.topic.as_str(), p.partition)).copied();
+            group.committed_partitions += usize::from(committed.is_some());
+            let end = ends.get(&(p.topic.clone(), p.partition));
+            rows.push(match end {
+                Some(Ok(log_end)) => {
+                    PartitionLag::new(&group.name, &p.topic, p.partition, *log_end, committed)
+                }
+                Some(Err(reason)) => {
+                    PartitionLag::unknown_end(&group.name, &p.topic, p.partition, committed, reason)
+                }
+                None => PartitionLag::unknown_end(
+                    &group.name,
+                    &p.topic,
+                    p.partition,
+                    committed,
+                    "end offset not in Kafka's answer",
+                ),
+            });
         }
     }
     Ok(LagSnapshot {
         at,
-        offset_fetches,
+        requests: Requests {
+            list_offsets: leaders.len(),
+            offset_fetch: names.len(),
+        },
         groups,
         partitions: rows,
         group_source,
         listing_error,
-        end_offset_leaders: leaders.len(),
         elapsed: started.elapsed(),
     })
 }
 
-/// One group's committed offsets: on the topics it is known to consume, or on every selected
-/// partition when it was not scanned recently.
-/// Returns the offsets and the number of OffsetFetch requests sent.
-fn committed_for_group(
-    client: &KafkaClient,
-    group: &str,
-    ends: &[EndOffset],
-    deadline: Instant,
-) -> Result<(Commits, usize), KafkaError> {
-    if let Some(topics) = client.consumed_topics(group, FULL_SCAN_EVERY) {
-        let known: BTreeSet<&str> = topics.iter().map(String::as_str).collect();
-        let parts = ends.iter().filter(|e| known.contains(e.topic.as_str()));
-        return Ok((committed_offsets(client, group, parts, deadline)?, 1));
-    }
-    let mut commits = HashMap::new();
-    let mut requests = 0;
-    for chunk in ends.chunks(OFFSET_FETCH_CHUNK) {
-        commits.extend(committed_offsets(client, group, chunk, deadline)?);
-        requests += 1;
-    }
-    let topics: BTreeSet<String> = commits.keys().map(|(t, _)| t.clone()).collect();
-    client.remember_consumed_topics(group, topics.into_iter().collect());
-    Ok((commits, requests))
-}
-
-/// Committed offsets of every group, a few groups at a time; the first failure wins.
-fn fetch_all_committed(
-    client: &KafkaClient,
-    groups: &[GroupInfo],
-    ends: &[EndOffset],
-    deadline: Instant,
-) -> Result<Vec<(Commits, usize)>, KafkaError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<_, KafkaError>>>> =
-        Mutex::new((0..groups.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..FETCH_WORKERS.min(groups.len()) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(group) = groups.get(i) else { break };
-                let r = committed_for_group(client, &group.name, ends, deadline);
-                let failed = r.is_err();
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
-                if failed {
-                    // Skip the rest: one failure fails the snapshot anyway.
-                    next.store(groups.len(), Ordering::Relaxed);
-                }
-            });
+/// What a user should know about a group whose offsets could not be read.
+fn group_reason(e: &AdminError) -> String {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match e.code {
+        C::GroupAuthorizationFailed => format!(
+            "not allowed to read this group's offsets: grant the datasource's user Describe on the group ({e})"
+        ),
+        C::CoordinatorLoadInProgress | C::CoordinatorNotAvailable | C::NotCoordinator => {
+            format!("the group's coordinator is not ready (moving or loading); retry shortly ({e})")
         }
-    });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut out = Vec::with_capacity(groups.len());
-    for (group, r) in groups.iter().zip(results) {
-        match r {
-            Some(Ok(c)) => out.push(c),
-            Some(Err(e)) => {
-                return Err(KafkaError::Partial(format!(
-                    "committed offsets of group {}: {e}",
-                    group.name
-                )))
-            }
-            None => {
-                return Err(KafkaError::Partial(format!(
-                    "committed offsets of group {} were not fetched",
-                    group.name
-                )))
-            }
-        }
+        _ if e.is_timeout() => format!("no answer for the group's offsets in time ({e})"),
+        _ => format!("committed offsets unknown: {e}"),
     }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn listed(name: &str, state: &str, members: u32, offsets_only: bool) -> GroupInfo {
-        GroupInfo {
+    fn listed(name: &str, state: &str, simple: bool) -> admin::ListedGroup {
+        admin::ListedGroup {
             name: name.into(),
-            state: Some(state.into()),
-            members: Some(members),
-            offsets_only: Some(offsets_only),
-            committed_partitions: 0,
+            state: state.into(),
+            kind: "Classic".into(),
+            simple,
         }
     }
 
     #[test]
     fn a_named_group_kafka_lists_keeps_its_state_and_an_unlisted_one_is_unknown() {
         let kafka = vec![
-            listed("billing", "Stable", 2, false),
-            listed("flink-enrich", "Empty", 0, true),
-            listed("other", "Empty", 0, false),
+            listed("billing", "Stable", false),
+            listed("flink-enrich", "Empty", true),
+            listed("other", "Empty", false),
         ];
         let sel = Selection {
             groups: vec!["billing".into(), "gone".into()],
             group_pattern: Some(Regex::new("^(?:flink-.*)$").unwrap()),
             topic_pattern: None,
         };
-        let got = select_groups(kafka.clone(), &sel);
+        let got = select_groups(kafka, &sel);
         let names: Vec<&str> = got.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["billing", "flink-enrich", "gone"]);
         assert_eq!(
-            got[0], kafka[0],
-            "named and listed: Kafka's state and members"
+            got[0].state.as_deref(),
+            Some("Stable"),
+            "named and listed: Kafka's state"
         );
-        assert_eq!(got[1], kafka[1], "matched by the pattern");
+        assert_eq!(got[1].offsets_only, Some(true), "matched by the pattern");
         assert_eq!(
             (got[2].state.as_ref(), got[2].members, got[2].offsets_only),
             (None, None, None),
             "named but not listed: unknown"
         );
+    }
+
+    #[test]
+    fn a_group_that_cannot_be_described_keeps_its_listing_and_says_why() {
+        let mut groups = select_groups(
+            vec![listed("a", "Stable", false), listed("b", "Empty", false)],
+            &Selection {
+                groups: vec!["a".into(), "b".into()],
+                ..Default::default()
+            },
+        );
+        let member = admin::Member {
+            client_id: "c-1".into(),
+            consumer_id: "c-1-uuid".into(),
+            host: "/10.0.0.1".into(),
+            assignment: vec![("orders".into(), 0), ("orders".into(), 1)],
+        };
+        let a = admin::GroupDescription {
+            name: "a".into(),
+            state: "Stable".into(),
+            kind: "Classic".into(),
+            simple: false,
+            assignor: "range".into(),
+            coordinator: Some(1),
+            members: vec![member],
+        };
+        let denied = AdminError {
+            code: rdkafka::types::RDKafkaErrorCode::GroupAuthorizationFailed,
+            message: "Group authorization failed".into(),
+        };
+        apply_descriptions(
+            &mut groups,
+            Ok(vec![("a".into(), Ok(a)), ("b".into(), Err(denied))]),
+        );
+        assert_eq!(groups[0].members, Some(1));
+        assert_eq!(groups[0].assignment[&("orders".into(), 1)], "c-1");
+        assert_eq!(
+            groups[1].state.as_deref(),
+            Some("Empty"),
+            "the listing's state stays"
+        );
+        assert!(groups[1]
+            .describe_error
+            .as_deref()
+            .unwrap()
+            .contains("authorization"));
     }
 }

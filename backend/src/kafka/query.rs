@@ -1,12 +1,12 @@
 //! The Kafka query types: `consumerLag`, `timeLag` and `clusterHealth`, and their frames.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use grafana_plugin_sdk::data::{Frame, Metadata};
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::rules::{self, GroupFacts};
 use pipeline_model::Thresholds;
-use rdkafka::consumer::Consumer as _;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
@@ -14,7 +14,7 @@ use serde_json::json;
 use super::client::{KafkaClient, KafkaError};
 use super::cluster;
 use super::lag::{by_topic, totals};
-use super::offsets::{lag_snapshot, LagSnapshot, Selection};
+use super::offsets::{lag_snapshot, GroupInfo, LagSnapshot, Selection};
 use super::time_lag::{self, Sample};
 use crate::error::QueryError;
 use crate::frames::describe;
@@ -104,6 +104,15 @@ impl LagQuery {
     }
 }
 
+/// The member (client id) that holds the row's partition, if any.
+fn owner(groups: &HashMap<&str, &GroupInfo>, r: &super::lag::PartitionLag) -> Option<String> {
+    groups
+        .get(r.group.as_str())?
+        .assignment
+        .get(&(r.topic.clone(), r.partition))
+        .cloned()
+}
+
 fn upstream(e: KafkaError) -> QueryError {
     QueryError::Upstream(e.to_string())
 }
@@ -143,12 +152,9 @@ fn snapshot_meta(snap: &LagSnapshot, extra: serde_json::Value) -> Metadata {
     let mut custom = json!({
         "groupSource": snap.group_source.as_str(),
         "listGroupsError": snap.listing_error,
-        "endOffsetRequests": snap.end_offset_leaders,
-        "offsetFetchRequests": snap.offset_fetches,
-        "committedScope": format!(
-            "each group's known topics; all selected partitions every {} s",
-            super::offsets::FULL_SCAN_EVERY.as_secs()
-        ),
+        "endOffsetRequests": snap.requests.list_offsets,
+        "offsetFetchRequests": snap.requests.offset_fetch,
+        "committedScope": "every partition each group committed on (ListConsumerGroupOffsets)",
         "snapshotMs": snap.elapsed.as_secs_f64() * 1000.0,
     });
     if let (Some(c), Some(e)) = (custom.as_object_mut(), extra.as_object()) {
@@ -167,6 +173,8 @@ pub async fn consumer_lag(
 ) -> Result<Vec<Frame>, QueryError> {
     let snap = snapshot(client, q, timeout).await?;
     let p = &snap.partitions;
+    let by_name: HashMap<&str, &GroupInfo> =
+        snap.groups.iter().map(|g| (g.name.as_str(), g)).collect();
     let partitions = Frame::new("partitions")
         .with_fields([
             p.iter().map(|r| r.group.clone()).into_field("group"),
@@ -180,7 +188,7 @@ pub async fn consumer_lag(
                 Some("none"),
             ),
             describe(
-                p.iter().map(|r| r.log_end).into_field("logEndOffset"),
+                p.iter().map(|r| r.log_end).into_opt_field("logEndOffset"),
                 "Log-end offset",
                 Some("none"),
             ),
@@ -192,6 +200,12 @@ pub async fn consumer_lag(
             p.iter()
                 .map(|r| r.committed.is_some())
                 .into_field("hasCommit"),
+            p.iter()
+                .map(|r| owner(&by_name, r))
+                .into_opt_field("member"),
+            p.iter()
+                .map(|r| r.problem.clone())
+                .into_opt_field("problem"),
         ])
         .with_metadata(snapshot_meta(&snap, json!({})));
     let per_topic = by_topic(p);
@@ -235,7 +249,9 @@ pub async fn consumer_lag(
                 offsets_only: g.offsets_only,
                 partitions_without_commit: tot.without_commit as u64,
             };
-            let verdict = if g.committed_partitions == 0 {
+            let verdict = if let Some(e) = &g.error {
+                rules::Verdict::unknown(format!("group {}: {e}", g.name))
+            } else if g.committed_partitions == 0 {
                 rules::Verdict::unknown(format!(
                     "group {} has no committed offset on the selected topics",
                     g.name
@@ -416,15 +432,22 @@ pub async fn groups_resource(
 ) -> Result<serde_json::Value, QueryError> {
     let listed = client
         .blocking(move |c| {
-            c.consumer()
-                .fetch_group_list(None, timeout)
-                .map(|l| {
-                    l.groups()
-                        .iter()
-                        .map(|g| json!({"name": g.name(), "state": g.state(), "members": g.members().len()}))
-                        .collect::<Vec<_>>()
-                })
-                .map_err(|e| c.error_of(e, timeout))
+            let deadline = std::time::Instant::now() + timeout;
+            let listed = super::admin::list_groups(c.consumer(), timeout)
+                .map_err(|e| c.admin_error(e, timeout))?;
+            let names: Vec<String> = listed.groups.iter().map(|g| g.name.clone()).collect();
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Members are a nicety for the editor: without a description the list still helps.
+            let members: HashMap<String, usize> = super::admin::describe_groups(c.consumer(), &names, left)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(n, d)| Some((n, d.ok()?.members.len())))
+                .collect();
+            Ok(listed
+                .groups
+                .iter()
+                .map(|g| json!({"name": g.name, "state": g.state, "type": g.kind, "members": members.get(&g.name)}))
+                .collect::<Vec<_>>())
         })
         .await;
     Ok(match listed {
