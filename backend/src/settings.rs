@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use pipeline_model::consumer_status::{StatusWindow, DEFAULT_WINDOW};
 use pipeline_model::Thresholds;
 use serde::Deserialize;
 use thiserror::Error;
@@ -56,6 +57,8 @@ struct RawJsonData {
     kafka_username: Option<String>,
     /// Consumer groups to watch when a query names none (Kafka may not list groups).
     kafka_consumer_groups: Option<Vec<String>>,
+    /// How far back a consumer's status (OK/WARN/STOP/STALL/REWIND) looks.
+    kafka_status_window_seconds: Option<f64>,
     flink_url: Option<String>,
     flink_auth: Option<String>,
     flink_username: Option<String>,
@@ -122,6 +125,8 @@ pub struct KafkaSettings {
     pub client_key: Option<Secret>,
     /// Groups a lag query reads when it names none.
     pub consumer_groups: Vec<String>,
+    /// The history a consumer-group status is judged over.
+    pub status_window: StatusWindow,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +212,15 @@ impl DatasourceSettings {
     }
 }
 
+/// A number as a user typed it, without a 309-digit expansion of 1e308.
+fn shown(v: f64) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
@@ -286,7 +300,24 @@ fn parse_kafka(
             "a client certificate and its key go together: set both or neither",
         ));
     }
+    let status_window = match raw.kafka_status_window_seconds {
+        None => DEFAULT_WINDOW,
+        Some(s) if s.is_finite() && (10.0..=3600.0).contains(&s) => StatusWindow {
+            span_seconds: s,
+            ..DEFAULT_WINDOW
+        },
+        Some(s) => {
+            return Err(field_err(
+                "kafkaStatusWindowSeconds",
+                format!(
+                    "must be between 10 and 3600 seconds (longer than the slowest commit interval, such as a Flink job's checkpoint interval), got {}",
+                    shown(s)
+                ),
+            ))
+        }
+    };
     Ok(KafkaSettings {
+        status_window,
         consumer_groups: raw
             .kafka_consumer_groups
             .iter()

@@ -98,6 +98,13 @@ impl GroupStatus {
     }
 }
 
+/// A group's status and the sentence that explains it (its worst partitions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupVerdict {
+    pub status: GroupStatus,
+    pub reason: String,
+}
+
 /// How much history a verdict needs. Burrow judges its last N commits; our samples arrive at
 /// the refresh rate instead, so we ask for a span of time and a number of samples within it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -219,12 +226,28 @@ fn judge(w: &[OffsetSample], active: bool) -> (PartitionStatus, Reason) {
         } else {
             (PartitionStatus::Stop, Reason::Stopped)
         }
-    } else if w.windows(2).all(|p| p[1].lag() >= p[0].lag()) && last.lag() > first.lag() {
+    } else if lag_grows_at_commits(w) {
         // Commits arrive but never gain on the producers: the consumer is too slow.
         (PartitionStatus::Warn, Reason::LagGrowing)
     } else {
         (PartitionStatus::Ok, Reason::KeepingUp)
     }
+}
+
+/// Burrow judges lag at each commit. A consumer that commits every few seconds (Flink, on
+/// checkpoints) shows a sawtooth between commits when sampled at any time: lag rises until the
+/// next commit, then drops. So the trend is read at the samples where the committed offset
+/// moved (plus the first), and needs three of them.
+fn lag_grows_at_commits(w: &[OffsetSample]) -> bool {
+    let mut at_commits = vec![w[0].lag()];
+    for pair in w.windows(2) {
+        if pair[1].committed != pair[0].committed {
+            at_commits.push(pair[1].lag());
+        }
+    }
+    at_commits.len() >= 3
+        && at_commits.windows(2).all(|p| p[1] >= p[0])
+        && at_commits[at_commits.len() - 1] > at_commits[0]
 }
 
 /// Bounds of a [`StatusHistory`], so memory stays fixed whatever the cluster holds.
@@ -238,6 +261,9 @@ pub struct HistoryLimits {
     pub max_age_seconds: f64,
     /// Partitions tracked; past this, new ones are refused rather than old ones forgotten.
     pub max_series: usize,
+    /// A sample closer than this to the last kept one is not kept: with dashboards refreshing
+    /// every second, the history would otherwise hold only the last few seconds.
+    pub min_spacing_seconds: f64,
 }
 
 impl Default for HistoryLimits {
@@ -246,6 +272,7 @@ impl Default for HistoryLimits {
             max_samples_per_series: 128,
             max_age_seconds: 3.0 * DEFAULT_WINDOW.span_seconds,
             max_series: 10_000,
+            min_spacing_seconds: 0.0,
         }
     }
 }
@@ -284,7 +311,9 @@ impl StatusHistory {
             Entry::Vacant(_) if full => return false,
             Entry::Vacant(e) => e.insert(Vec::new()),
         };
-        if series.last().is_some_and(|last| sample.at <= last.at) {
+        if series.last().is_some_and(|last| {
+            sample.at <= last.at || sample.at - last.at < self.limits.min_spacing_seconds
+        }) {
             return false;
         }
         series.push(sample);
@@ -429,6 +458,21 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpointing_consumer_is_judged_at_its_commits_not_between_them() {
+        // Commits every third sample; lag rises between commits and drops at each one.
+        let offsets = [100, 100, 100, 400, 400, 400, 700, 700, 700];
+        // Keeping up: at the commits the lag is back to 50 each time.
+        let keeping_up = [50, 150, 250, 50, 150, 250, 50, 150, 250];
+        assert_eq!(judge(&offsets, &keeping_up, false).0, Ok);
+        // Too slow: at each commit the lag is higher than at the one before.
+        let falling_behind = [50, 200, 350, 150, 300, 450, 250, 400, 550];
+        let e = judge(&offsets, &falling_behind, false);
+        assert_eq!(e, (Warn, Reason::LagGrowing));
+        // Two commits are too few to call a trend.
+        assert_eq!(judge(&offsets[..6], &falling_behind[..6], false).0, Ok);
+    }
+
+    #[test]
     fn group_is_its_worst_partition_with_errors_folded() {
         assert_eq!(GroupStatus::combine([Ok, Warn, Ok]), GroupStatus::Warn);
         for bad in [Stall, Stop, Rewind] {
@@ -440,6 +484,20 @@ mod tests {
         assert_eq!(names, ("ERR", "STALL"));
         let json = serde_json::to_string(&[Rewind, Ok]).unwrap();
         assert_eq!(json, r#"["REWIND","OK"]"#);
+    }
+
+    #[test]
+    fn samples_closer_than_the_spacing_are_not_kept() {
+        let limits = HistoryLimits {
+            min_spacing_seconds: 10.0,
+            ..HistoryLimits::default()
+        };
+        let mut h = StatusHistory::new(limits);
+        for i in 0..60 {
+            h.record("g", "t", 0, sample(1000.0 + i as f64, 42, 10));
+        }
+        let kept: Vec<f64> = h.samples("g", "t", 0).iter().map(|s| s.at).collect();
+        assert_eq!(kept, [1000.0, 1010.0, 1020.0, 1030.0, 1040.0, 1050.0]);
     }
 
     #[test]
@@ -459,6 +517,7 @@ mod tests {
             max_samples_per_series: 3,
             max_age_seconds: 100.0,
             max_series: 10,
+            min_spacing_seconds: 0.0,
         };
         let mut h = StatusHistory::new(limits);
         assert!(h.record("g", "t", 0, sample(10.0, 1, 0)));

@@ -2,6 +2,7 @@
 //! returns a [`Verdict`]: the health and a reason a person can act on. Pure: the backend feeds
 //! them what it measured, the panel and the terminal check show what they say.
 
+use crate::consumer_status::{GroupStatus, GroupVerdict};
 use crate::{Health, Thresholds};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,9 +77,17 @@ pub struct GroupFacts {
     pub offsets_only: Option<bool>,
     /// Partitions of the consumed topics that have no committed offset.
     pub partitions_without_commit: u64,
+    /// Burrow-grade status over the sampled window (OK, WARN or ERR), when judged.
+    pub consumer_status: Option<GroupVerdict>,
+    /// Why the group's offsets could not be read (an ACL, a coordinator loading): then
+    /// nothing else about it is known.
+    pub read_error: Option<String>,
 }
 
 pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
+    if let Some(e) = &f.read_error {
+        return Verdict::unknown(e.clone());
+    }
     let mut verdicts = Vec::new();
     if let Some(lag) = f.lag {
         let h = Health::grade(lag, t.lag_warning, t.lag_critical);
@@ -127,6 +136,13 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
             format!("group is rebalancing ({s})"),
         )),
         _ => {}
+    }
+    if let Some(s) = f
+        .consumer_status
+        .as_ref()
+        .filter(|s| s.status != GroupStatus::Ok)
+    {
+        verdicts.push(Verdict::new(s.status.health(), s.reason.clone()));
     }
     if f.partitions_without_commit > 0 {
         verdicts.push(Verdict::new(

@@ -2,7 +2,7 @@
 //! (metadata, group discovery, end and committed offsets of every group), reused by every query
 //! until the datasource's settings change. librdkafka keeps one connection per broker open.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -13,6 +13,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 use thiserror::Error;
 
+use pipeline_model::consumer_status::StatusHistory;
+
+use super::sampler::{self, Watched};
+use super::status;
 use super::time_lag::LagWindow;
 use crate::settings::KafkaSettings;
 
@@ -119,13 +123,23 @@ pub struct ClusterMetadata {
     pub partitions: usize,
 }
 
+/// What one datasource's Kafka side keeps between queries.
+pub struct Inner {
+    consumer: ObserverConsumer,
+    settings: KafkaSettings,
+    /// Offsets sampled by earlier snapshots, for time lag and drain time.
+    window: Mutex<LagWindow>,
+    /// Per-partition offsets over the status window, for the consumer-group status.
+    history: Mutex<StatusHistory>,
+    /// The selections queries asked about recently, which the background sampler keeps fresh.
+    watched: Mutex<Watched>,
+}
+
+/// The datasource's Kafka client; clones share it. The background sampler holds only a weak
+/// reference, so the client (and its connections) go when the datasource's instance does.
 #[derive(Clone)]
 pub struct KafkaClient {
-    consumer: Arc<ObserverConsumer>,
-    servers: String,
-    settings: Arc<KafkaSettings>,
-    /// Offsets sampled by earlier snapshots, for time lag and drain time.
-    window: Arc<Mutex<LagWindow>>,
+    inner: Arc<Inner>,
 }
 
 impl KafkaClient {
@@ -133,16 +147,37 @@ impl KafkaClient {
         let consumer: ObserverConsumer = client_config(settings)
             .create_with_context(ObserverContext::default())
             .map_err(|e| KafkaError::Config(e.to_string()))?;
-        Ok(KafkaClient {
-            consumer: Arc::new(consumer),
-            servers: settings.bootstrap_servers.clone(),
-            settings: Arc::new(settings.clone()),
-            window: Default::default(),
-        })
+        let client = KafkaClient {
+            inner: Arc::new(Inner {
+                consumer,
+                settings: settings.clone(),
+                window: Default::default(),
+                history: Mutex::new(StatusHistory::new(status::limits(&settings.status_window))),
+                watched: Default::default(),
+            }),
+        };
+        sampler::start(&client);
+        Ok(client)
+    }
+
+    pub(super) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(super) fn upgrade(weak: &Weak<Inner>) -> Option<KafkaClient> {
+        weak.upgrade().map(|inner| KafkaClient { inner })
     }
 
     pub fn window(&self) -> MutexGuard<'_, LagWindow> {
-        lock(&self.window)
+        lock(&self.inner.window)
+    }
+
+    pub fn history(&self) -> MutexGuard<'_, StatusHistory> {
+        lock(&self.inner.history)
+    }
+
+    pub fn watched(&self) -> MutexGuard<'_, Watched> {
+        lock(&self.inner.watched)
     }
 
     /// A librdkafka error as a message that says what failed: a timeout names the time
@@ -158,8 +193,9 @@ impl KafkaClient {
     }
 
     fn classify(&self, timed_out: bool, error: String, waited: Duration) -> KafkaError {
-        drain_events(&self.consumer);
+        drain_events(&self.inner.consumer);
         let cause = self
+            .inner
             .consumer
             .context()
             .last_error(waited + Duration::from_secs(5));
@@ -169,15 +205,15 @@ impl KafkaClient {
         });
         match (timed_out, detail) {
             (true, None) => KafkaError::Timeout {
-                servers: self.servers.clone(),
+                servers: self.inner.settings.bootstrap_servers.clone(),
                 seconds: waited.as_secs_f64(),
             },
             (_, Some(d)) => KafkaError::Unreachable {
-                servers: self.servers.clone(),
+                servers: self.inner.settings.bootstrap_servers.clone(),
                 reason: format!("{error}; {d}"),
             },
             (false, None) => KafkaError::Unreachable {
-                servers: self.servers.clone(),
+                servers: self.inner.settings.bootstrap_servers.clone(),
                 reason: error,
             },
         }
@@ -194,29 +230,29 @@ impl KafkaClient {
             .map_err(|e| KafkaError::Partial(format!("internal: Kafka task failed: {e}")))?
     }
 
-    pub fn consumer(&self) -> &Arc<ObserverConsumer> {
-        &self.consumer
+    pub fn consumer(&self) -> &ObserverConsumer {
+        &self.inner.consumer
     }
 
     pub fn settings(&self) -> &KafkaSettings {
-        &self.settings
+        &self.inner.settings
     }
 
     pub fn servers(&self) -> &str {
-        &self.servers
+        &self.inner.settings.bootstrap_servers
     }
 
     /// Ask any broker for the cluster metadata. librdkafka's calls block, so they run on
     /// tokio's blocking pool and never stall the gRPC server.
     pub async fn metadata(&self, timeout: Duration) -> Result<ClusterMetadata, KafkaError> {
-        let consumer = self.consumer.clone();
-        let servers = self.servers.clone();
-        let result = tokio::task::spawn_blocking(move || consumer.fetch_metadata(None, timeout))
-            .await
-            .map_err(|e| KafkaError::Unreachable {
-                servers: servers.clone(),
-                reason: e.to_string(),
-            })?;
+        let client = self.clone();
+        let result =
+            tokio::task::spawn_blocking(move || client.consumer().fetch_metadata(None, timeout))
+                .await
+                .map_err(|e| KafkaError::Unreachable {
+                    servers: self.servers().to_string(),
+                    reason: e.to_string(),
+                })?;
         let md = result.map_err(|e| self.error_of(e, timeout))?;
         Ok(ClusterMetadata {
             brokers: md

@@ -4,6 +4,8 @@
 //! - [`client`]: the one librdkafka client of a datasource, built from its connection settings.
 //! - [`lag`]: consumer-lag arithmetic (pure).
 //! - [`offsets`]: batched fetching of end and committed offsets into one lag snapshot.
+//! - [`status`]: Burrow-grade status of groups and partitions over the sampled history.
+//! - [`sampler`]: the background snapshots that keep that history without an open dashboard.
 //! - [`time_lag`]: the sampled-offsets window, seconds behind and drain time (pure).
 //! - [`cluster`]: brokers, controller, partitions and the cluster verdict.
 //! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries and their frames.
@@ -14,6 +16,8 @@ pub mod cluster;
 pub mod lag;
 pub mod offsets;
 pub mod query;
+pub mod sampler;
+pub mod status;
 pub mod time_lag;
 
 pub use client::KafkaClient;

@@ -71,9 +71,14 @@ pub struct GroupInfo {
     pub describe_error: Option<String>,
 }
 
-/// Requests one snapshot sent, by API.
+/// Requests one snapshot sent, by API (FindCoordinator aside: librdkafka caches coordinators).
+/// None of them depends on the number of partitions.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Requests {
+    /// ListGroups requests: one per broker.
+    pub list_groups: usize,
+    /// DescribeGroups requests: librdkafka sends one per group, to its coordinator.
+    pub describe_groups: usize,
     /// ListOffsets requests: one per leader of the selected partitions.
     pub list_offsets: usize,
     /// OffsetFetch requests: one per group.
@@ -121,12 +126,13 @@ pub struct SelectedPartition {
     pub leader: i32,
 }
 
-/// Partitions of the selected topics, with their leaders, from one Metadata request.
+/// Partitions of the selected topics, with their leaders, and the number of brokers, from one
+/// Metadata request.
 pub fn selected_partitions(
     client: &KafkaClient,
     topic_pattern: &Option<Regex>,
     deadline: Instant,
-) -> Result<Vec<SelectedPartition>, KafkaError> {
+) -> Result<(Vec<SelectedPartition>, usize), KafkaError> {
     use rdkafka::consumer::Consumer;
     let wait = remaining(deadline);
     let md = client
@@ -147,7 +153,7 @@ pub fn selected_partitions(
             });
         }
     }
-    Ok(out)
+    Ok((out, md.brokers().len()))
 }
 
 /// Log-end offsets of the partitions, or why each is unknown. Partitions without a leader are
@@ -286,7 +292,7 @@ pub fn lag_snapshot(
         let partitions = selected_partitions(client, &sel.topic_pattern, deadline);
         (partitions, listing.join())
     });
-    let partitions = partitions?;
+    let (partitions, brokers) = partitions?;
     let (listed, listing_error) = match listing {
         Ok(Ok(l)) => {
             let error = (!l.errors.is_empty()).then(|| l.errors.join("; "));
@@ -314,7 +320,9 @@ pub fn lag_snapshot(
         let ends = end_offsets(client, &partitions, deadline);
         (ends, described.join(), offsets.join())
     });
+    let mut describe_groups = 0;
     if let Ok(Some(d)) = described {
+        describe_groups = names.len();
         apply_descriptions(&mut groups, d);
     }
     let offsets = offsets.unwrap_or_default();
@@ -369,6 +377,8 @@ pub fn lag_snapshot(
     Ok(LagSnapshot {
         at,
         requests: Requests {
+            list_groups: brokers,
+            describe_groups,
             list_offsets: leaders.len(),
             offset_fetch: names.len(),
         },

@@ -15,7 +15,8 @@ use super::client::{KafkaClient, KafkaError};
 use super::cluster;
 use super::lag::{by_topic, totals};
 use super::offsets::{lag_snapshot, GroupInfo, LagSnapshot, Selection};
-use super::time_lag::{self, Sample};
+use super::status;
+use super::time_lag;
 use crate::error::QueryError;
 use crate::frames::describe;
 
@@ -126,24 +127,12 @@ pub(crate) async fn snapshot(
     let sel = q.selection(&client.settings().consumer_groups)?;
     // Leave a margin so librdkafka's own timeout fires first and names what failed.
     let budget = timeout.mul_f64(0.9);
+    client.watched().touch(&sel);
     let snap = client
         .blocking(move |c| lag_snapshot(c, &sel, budget))
         .await
         .map_err(upstream)?;
-    let mut window = client.window();
-    for ((group, topic), t) in by_topic(&snap.partitions) {
-        if let Some(committed) = t.committed {
-            window.record(
-                &group,
-                &topic,
-                Sample {
-                    at: snap.at,
-                    log_end: t.committed_log_end,
-                    committed,
-                },
-            );
-        }
-    }
+    status::record(client, &snap);
     Ok(snap)
 }
 
@@ -152,6 +141,8 @@ fn snapshot_meta(snap: &LagSnapshot, extra: serde_json::Value) -> Metadata {
     let mut custom = json!({
         "groupSource": snap.group_source.as_str(),
         "listGroupsError": snap.listing_error,
+        "listGroupsRequests": snap.requests.list_groups,
+        "describeGroupsRequests": snap.requests.describe_groups,
         "endOffsetRequests": snap.requests.list_offsets,
         "offsetFetchRequests": snap.requests.offset_fetch,
         "committedScope": "every partition each group committed on (ListConsumerGroupOffsets)",
@@ -172,6 +163,7 @@ pub async fn consumer_lag(
     timeout: Duration,
 ) -> Result<Vec<Frame>, QueryError> {
     let snap = snapshot(client, q, timeout).await?;
+    let statuses = status::evaluate(client, &snap);
     let p = &snap.partitions;
     let by_name: HashMap<&str, &GroupInfo> =
         snap.groups.iter().map(|g| (g.name.as_str(), g)).collect();
@@ -248,10 +240,10 @@ pub async fn consumer_lag(
                 members: g.members,
                 offsets_only: g.offsets_only,
                 partitions_without_commit: tot.without_commit as u64,
+                consumer_status: statuses.groups.get(&g.name).cloned(),
+                read_error: g.error.clone(),
             };
-            let verdict = if let Some(e) = &g.error {
-                rules::Verdict::unknown(format!("group {}: {e}", g.name))
-            } else if g.committed_partitions == 0 {
+            let verdict = if g.committed_partitions == 0 && g.error.is_none() {
                 rules::Verdict::unknown(format!(
                     "group {} has no committed offset on the selected topics",
                     g.name
@@ -285,6 +277,9 @@ pub async fn consumer_lag(
             rows.iter()
                 .map(|(_, t, _)| t.without_commit as u64)
                 .into_field("partitionsWithoutCommit"),
+            rows.iter()
+                .map(|(g, _, _)| statuses.groups.get(&g.name).map(|s| s.status.as_str()))
+                .into_opt_field("consumerStatus"),
             rows.iter()
                 .map(|(_, _, v)| v.health.as_str())
                 .into_field("status"),

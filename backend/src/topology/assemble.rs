@@ -449,7 +449,11 @@ fn link_kafka(
         let upstream = match group {
             Some(g) => {
                 let gid = add_group(graph, &g, t);
-                if g.topics.is_empty() && kafka.unreachable.is_none() && g.facts.lag.is_none() {
+                if g.topics.is_empty()
+                    && kafka.unreachable.is_none()
+                    && g.facts.lag.is_none()
+                    && g.facts.read_error.is_none()
+                {
                     if let Some(node) = graph.node_mut(&gid) {
                         set_verdict(
                             node,

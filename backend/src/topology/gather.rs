@@ -116,6 +116,7 @@ async fn kafka_facts(
     let snap = lag_snapshot(client, &query, budget)
         .await
         .map_err(|e| e.to_string())?;
+    let statuses = crate::kafka::status::evaluate(client, &snap);
     let window = client.window();
     let mut by_group: Vec<ConsumerGroupFacts> = Vec::new();
     for ((group, topic), totals) in by_topic(&snap.partitions) {
@@ -129,6 +130,7 @@ async fn kafka_facts(
                     state: info.and_then(|i| i.state.clone()),
                     members: info.and_then(|i| i.members),
                     offsets_only: info.and_then(|i| i.offsets_only),
+                    consumer_status: statuses.groups.get(&group).cloned(),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -159,6 +161,7 @@ async fn kafka_facts(
                     state: info.state.clone(),
                     members: info.members,
                     offsets_only: info.offsets_only,
+                    read_error: info.error.clone(),
                     ..Default::default()
                 },
                 ..Default::default()
