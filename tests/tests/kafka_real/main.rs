@@ -1189,3 +1189,5 @@ async fn bad_lag_queries_name_the_field() {
         a.error
     );
 }
+
+mod partial;
