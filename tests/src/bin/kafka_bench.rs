@@ -1,267 +1,934 @@
-//! Consumer-lag snapshot at scale: 3 mock brokers, 10,000 partitions, 500 groups.
+//! Consumer-lag snapshot at scale on a real Apache Kafka 3.7.1 cluster (the bed: ZooKeeper and
+//! 3 broker JVMs), with Burrow 1.2.1 beside it as the peer.
 //!
-//! The batched snapshot is the backend's `consumerLag` query (spawned binary, over gRPC); the
-//! naive approach, measured in the same run against the same cluster, asks one partition at a
-//! time (end offsets per partition, committed offset per group and partition). Requests are
-//! counted by the mock brokers themselves (request tracking), so neither side counts its own.
+//! What it measures, per stage of consumer groups (default 50, then 500, then 2000, on
+//! 100 topics x 100 partitions): the backend's `consumerLag` query (`granularity: group`, every
+//! `bench-g.*` group) through the spawned release binary over gRPC, as Grafana calls it, with a
+//! fresh backend process per stage: the cold query's wall time (connects, finds coordinators),
+//! the median, min and max of 5 warm ones, the requests one snapshot sends (as the backend counts
+//! them in `meta.custom`, plus its one Metadata request), and the process's peak RSS (VmHWM).
+//! Every answer is checked against what the bench wrote (lag = records produced minus offset
+//! committed, per group); a wrong or missing row fails the run. At the last stage the same query
+//! restricted to 10 topics shows that the request count does not follow the partition count.
+//! Then Burrow reads the same cluster: the time of one scrape of every group's lag over its HTTP
+//! API, sequentially, and its memory.
 //!
-//! `cargo run --release -p pipeline-tests --bin kafka_bench [topics] [partitions/topic] [groups]`
-//! with PIPELINE_BACKEND_BIN pointing at a release build of the backend.
+//! Why the real bed and not librdkafka's mock: group listing and description, commits in
+//! `__consumer_offsets` and log-end offsets come from real brokers (the mock imitates them), and
+//! Burrow, which reads `__consumer_offsets` itself, cannot run against the mock at all. Topics
+//! have replication factor 1 (the bed's default is 3) so that 10,000 partitions fit three 512 MB
+//! brokers on 2 cores; `__consumer_offsets` keeps the bed's factor 3.
 //!
-//! Which Kafka, and why: librdkafka's mock cluster, on purpose. The bench compares request
-//! counts, and only the mock counts exactly what each broker received from one client (a real
-//! broker has JMX request rates, shared and sampled); and 10,000 partitions with 500 groups'
-//! commits live in the mock's memory, while the bed's three brokers (512 MB heaps each, sized
-//! for the suites on 2 cores) are not meant to hold 10,000 partitions with their log segments
-//! and indexes. What the numbers mean on a real broker (lag equal to `kafka-consumer-groups`,
-//! groups found by listing) is proven in `tests/tests/kafka_real.rs`.
+//! ```text
+//! cargo build --release -p pipeline-backend
+//! PIPELINE_BACKEND_BIN=target/release/gpx_kafkaflink \
+//!   cargo run --release -p pipeline-tests --bin kafka_bench -- [topics] [partitions] [stages e.g. 50,500,2000]
+//! ```
+//!
+//! Burrow is the Debian package (`apt-get install -y burrow`, binary `/usr/bin/Burrow`); without
+//! it that part is skipped. Everything the bench starts ends with it.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pipeline_tests::kafka_mock::{MockKafka, RequestCounts};
-use pipeline_tests::{DatasourceConfig, PluginHost};
+use pipeline_tests::bed::kafka::KafkaBed;
+use pipeline_tests::bed::process::{free_port, http, log_tail, Process};
+use pipeline_tests::{Answer, DatasourceConfig, PluginHost};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
-use serde_json::json;
+use serde_json::{json, Value};
 
-/// The naive side stops after this long and extrapolates from the share it finished.
-const NAIVE_BUDGET: Duration = Duration::from_secs(90);
+const WARM_QUERIES: usize = 5;
+/// Each group commits from its own short-lived client; a few at once hide the round trips.
+const COMMIT_THREADS: usize = 8;
+/// Topics per CreateTopics request: one huge request would outlive its timeout on the controller.
+const CREATE_BATCH: usize = 10;
+/// Topics of the filtered query at the last stage.
+const FILTER_TOPICS: usize = 10;
+const TOPICS_BOUND: Duration = Duration::from_secs(600);
+/// Burrow reads all of `__consumer_offsets` from the start before it lists every group.
+const BURROW_BOUND: Duration = Duration::from_secs(300);
+const BURROW_CLUSTER: &str = "bed";
+/// The highest version Burrow 1.2.1's client accepts: "2.2.0" and up end in
+/// "Unknown Kafka Version". Kafka 3.7 still answers these older request versions.
+const BURROW_KAFKA_VERSION: &str = "2.1.0";
 
-fn arg(i: usize, default: usize) -> usize {
-    std::env::args()
-        .nth(i)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
+/// What the bench writes, so that every expected lag is known without asking Kafka.
+struct Plan {
+    topics: usize,
+    partitions: usize,
+    width: usize,
 }
 
-fn total(r: &RequestCounts) -> usize {
-    r.values().sum()
+impl Plan {
+    fn new(topics: usize, partitions: usize) -> Plan {
+        let width = (topics.saturating_sub(1).to_string().len()).max(3);
+        Plan {
+            topics,
+            partitions,
+            width,
+        }
+    }
+
+    fn topic(&self, t: usize) -> String {
+        format!("t{t:0w$}", w = self.width)
+    }
+
+    /// The first [`FILTER_TOPICS`] topics as a regex (`t00[0-9]` for 3-digit names).
+    fn filter(&self) -> String {
+        format!("t{}[0-9]", "0".repeat(self.width - 1))
+    }
+
+    fn group(&self, g: usize) -> String {
+        format!("bench-g{g:04}")
+    }
+
+    fn topic_of(&self, g: usize) -> usize {
+        g % self.topics
+    }
+
+    /// 3 to 7 records: neighbouring partitions differ, so a row swapped with another shows.
+    fn produced(&self, t: usize, p: usize) -> i64 {
+        3 + ((t + 2 * p) % 5) as i64
+    }
+
+    /// Somewhere from 0 to the log end: a commit of 0 (nothing consumed) included.
+    fn committed(&self, g: usize, p: usize) -> i64 {
+        let end = self.produced(self.topic_of(g), p);
+        (g + p) as i64 % (end + 1)
+    }
+
+    fn lag(&self, g: usize) -> i64 {
+        let t = self.topic_of(g);
+        (0..self.partitions)
+            .map(|p| self.produced(t, p) - self.committed(g, p))
+            .sum()
+    }
 }
 
-/// Peak resident memory (VmHWM) of our child process running the backend binary.
+fn args() -> (usize, usize, Vec<usize>) {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, default: usize| {
+        a.get(i)
+            .map(|s| s.parse().expect("topics and partitions are numbers"))
+            .unwrap_or(default)
+    };
+    let stages: Vec<usize> = a
+        .get(2)
+        .map(|s| s.as_str())
+        .unwrap_or("50,500,2000")
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("stages: comma-separated group counts")
+        })
+        .collect();
+    assert!(
+        stages.windows(2).all(|w| w[0] < w[1]) && stages[0] > 0,
+        "stages must grow: {stages:?}"
+    );
+    (num(0, 100), num(1, 100), stages)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// A `VmHWM:`/`VmRSS:` line of /proc/PID/status, in KiB.
+fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Peak resident memory (VmHWM) of our live child running the backend binary. A backend of an
+/// earlier stage may still be a zombie (killed, not yet reaped): it has no memory lines.
 fn backend_peak_kib() -> Option<u64> {
     let me = std::process::id();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let Some(after) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
             continue;
         };
-        let ppid: u32 = after
-            .split(' ')
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        if ppid == me && stat.contains("(gpx_kafkaflink") {
-            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            return status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+        let comm = head.split_once('(').map(|(_, c)| c).unwrap_or_default();
+        let mut fields = rest.split(' ');
+        let state = fields.next().unwrap_or_default();
+        let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if ppid != me || comm != "gpx_kafkaflink" || state == "Z" {
+            continue;
+        }
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        if let Some(kib) = proc_status_kib(pid, "VmHWM:") {
+            return Some(kib);
         }
     }
     None
 }
 
-#[tokio::main]
-async fn main() {
-    let topics = arg(1, 100);
-    let per_topic = arg(2, 100);
-    let groups = arg(3, 500);
-    let partitions = topics * per_topic;
-    println!("setup: 3 mock brokers, {topics} topics x {per_topic} partitions = {partitions} partitions, {groups} groups");
-
-    let setup = Instant::now();
-    let kafka = MockKafka::start(3);
-    let topic_names: Vec<String> = (0..topics).map(|t| format!("t-{t:03}")).collect();
-    for t in &topic_names {
-        kafka.create_topic(t, per_topic as i32, 1);
-    }
-    // (p % 5) + 1 records per partition: every end offset differs from its neighbour's.
-    let produced = |p: usize| (p % 5 + 1) as i64;
-    for t in &topic_names {
-        for p in 0..per_topic {
-            kafka.produce(t, p as i32, produced(p) as usize);
+/// Creates the plan's topics in batches, then waits until every broker's metadata shows each
+/// with all its partitions led.
+async fn create_topics(bed: &KafkaBed, plan: &Plan) {
+    let admin: AdminClient<DefaultClientContext> = bed
+        .kafka
+        .plaintext_config()
+        .create()
+        .expect("an admin client");
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(120)));
+    let names: Vec<String> = (0..plan.topics).map(|t| plan.topic(t)).collect();
+    for batch in names.chunks(CREATE_BATCH) {
+        let new: Vec<NewTopic> = batch
+            .iter()
+            .map(|n| NewTopic::new(n, plan.partitions as i32, TopicReplication::Fixed(1)))
+            .collect();
+        let results = admin
+            .create_topics(&new, &opts)
+            .await
+            .expect("CreateTopics");
+        for r in results {
+            match r {
+                // A timed-out creation goes on in the controller: the metadata wait below decides.
+                Ok(_)
+                | Err((_, RDKafkaErrorCode::TopicAlreadyExists))
+                | Err((_, RDKafkaErrorCode::RequestTimedOut)) => {}
+                Err((t, code)) => panic!("CreateTopics {t}: {code:?}"),
+            }
         }
     }
-    kafka.flush();
-    // Group g consumes topic g % topics and has committed min(p % 3, end) on each partition, except
-    // partition 0, which it never committed.
-    let group_names: Vec<String> = (0..groups).map(|g| format!("g-{g:03}")).collect();
-    let committed = |p: usize| ((p % 3) as i64).min(produced(p));
-    let truth_lag: i64 = groups as i64
-        * (1..per_topic)
-            .map(|p| produced(p) - committed(p))
-            .sum::<i64>();
-    // Commits from a few threads: each group's commit is its own client and round trips.
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let deadline = Instant::now() + TOPICS_BOUND;
+    loop {
+        let missing = bed.kafka.broker_ids().into_iter().find_map(|id| {
+            let md = match bed.kafka.metadata_via(id, Duration::from_secs(30)) {
+                Ok(md) => md,
+                Err(e) => return Some(format!("broker {id}: {e}")),
+            };
+            let led: HashMap<&str, usize> = md
+                .topics()
+                .iter()
+                .filter(|t| t.error().is_none())
+                .map(|t| {
+                    let n = t.partitions().iter().filter(|p| p.leader() >= 0).count();
+                    (t.name(), n)
+                })
+                .collect();
+            let short = names
+                .iter()
+                .filter(|n| led.get(n.as_str()) != Some(&plan.partitions))
+                .count();
+            (short > 0).then(|| format!("broker {id}: {short} topics not fully led yet"))
+        });
+        let Some(missing) = missing else { return };
+        assert!(
+            Instant::now() < deadline,
+            "topics not ready within {} s: {missing}",
+            TOPICS_BOUND.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Counts failed deliveries: the expected lags assume every record landed exactly once.
+#[derive(Default)]
+struct Deliveries {
+    failed: AtomicUsize,
+    first_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            self.first_error
+                .lock()
+                .unwrap()
+                .get_or_insert_with(|| e.to_string());
+        }
+    }
+}
+
+/// Produces the plan's records; returns how many.
+fn produce(bed: &KafkaBed, plan: &Plan) -> usize {
+    // Idempotence: a retried batch is not written twice, so the log ends are exact.
+    let producer: BaseProducer<Deliveries> = bed
+        .kafka
+        .plaintext_config()
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "20")
+        .create_with_context(Deliveries::default())
+        .expect("a producer");
+    let mut sent = 0;
+    for t in 0..plan.topics {
+        let topic = plan.topic(t);
+        for p in 0..plan.partitions {
+            for _ in 0..plan.produced(t, p) {
+                let mut record = BaseRecord::<(), str>::to(&topic)
+                    .partition(p as i32)
+                    .payload("x");
+                loop {
+                    match producer.send(record) {
+                        Ok(()) => break,
+                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                            record = r;
+                            producer.poll(Duration::from_millis(50));
+                        }
+                        Err((e, _)) => panic!("produce to {topic}-{p}: {e}"),
+                    }
+                }
+                sent += 1;
+                if sent % 1000 == 0 {
+                    producer.poll(Duration::ZERO);
+                }
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .expect("every record delivered");
+    let ctx = producer.context();
+    let failed = ctx.failed.load(Ordering::Relaxed);
+    assert_eq!(
+        failed,
+        0,
+        "{failed} records not delivered, first: {:?}",
+        ctx.first_error.lock().unwrap()
+    );
+    sent
+}
+
+/// Commits group `g`'s offsets on every partition of its topic, without joining the group
+/// (as a Flink source commits).
+fn commit_group(bootstrap: &str, plan: &Plan, g: usize) -> Result<(), String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", plan.group(g))
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let topic = plan.topic(plan.topic_of(g));
+    let mut tpl = TopicPartitionList::with_capacity(plan.partitions);
+    for p in 0..plan.partitions {
+        tpl.add_partition_offset(&topic, p as i32, Offset::Offset(plan.committed(g, p)))
+            .map_err(|e| e.to_string())?;
+    }
+    // The first commits of a run may meet a coordinator still loading its partition.
+    let mut last = String::new();
+    for attempt in 1..=5 {
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(300 * attempt));
+    }
+    Err(format!("commit {}: {last}", plan.group(g)))
+}
+
+fn commit_groups(bed: &KafkaBed, plan: &Plan, from: usize, to: usize) {
+    let bootstrap = bed.kafka.bootstrap();
+    let next = AtomicUsize::new(from);
+    let errors = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..8 {
+        for _ in 0..COMMIT_THREADS {
             s.spawn(|| loop {
-                let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(name) = group_names.get(g) else {
+                let g = next.fetch_add(1, Ordering::Relaxed);
+                if g >= to {
                     break;
-                };
-                let topic = &topic_names[g % topics];
-                let commits: Vec<(&str, i32, i64)> = (1..per_topic)
-                    .map(|p| (topic.as_str(), p as i32, committed(p)))
-                    .collect();
-                kafka.commit(name, &commits);
+                }
+                if let Err(e) = commit_group(&bootstrap, plan, g) {
+                    errors.lock().unwrap().push(e);
+                }
             });
         }
     });
-    println!("setup took {:.1} s", setup.elapsed().as_secs_f64());
+    let errors = errors.into_inner().unwrap();
+    assert!(errors.is_empty(), "commits failed: {errors:?}");
+}
 
-    // Batched: the backend, as Grafana calls it.
-    let host = PluginHost::start().await;
-    let ds = DatasourceConfig::new(json!({
-        "kafkaBootstrapServers": kafka.bootstrap_servers(),
-        "queryTimeoutSeconds": 120,
-    }));
-    let query = json!({"groups": group_names, "topic": "t-.*"});
-    let mut batched = Vec::new();
-    let mut batched_requests = Vec::new();
-    for run in 0..4 {
-        kafka.track_requests();
-        let started = Instant::now();
-        let answer = host.query_one(&ds, "consumerLag", query.clone()).await;
-        let took = started.elapsed();
-        let requests = kafka.requests();
-        let frame = answer.frame("groups");
-        let lag: i64 = frame
-            .field("lag")
-            .values
-            .iter()
-            .filter_map(|v| v.as_i64())
-            .sum();
-        if lag != truth_lag {
-            let parts = answer.frame("partitions");
-            for i in 0..parts.len().min(12) {
-                eprintln!("{:?}", parts.row(i));
-            }
+/// Requests of one snapshot as the backend reports them in `meta.custom`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Requests {
+    list_groups: u64,
+    describe_groups: u64,
+    end_offsets: u64,
+    offset_fetch: u64,
+}
+
+impl Requests {
+    fn from_meta(meta: &Value) -> Option<Requests> {
+        let c = &meta["custom"];
+        Some(Requests {
+            list_groups: c["listGroupsRequests"].as_u64()?,
+            describe_groups: c["describeGroupsRequests"].as_u64()?,
+            end_offsets: c["endOffsetRequests"].as_u64()?,
+            offset_fetch: c["offsetFetchRequests"].as_u64()?,
+        })
+    }
+
+    /// With the one Metadata request the backend does not count.
+    fn total(&self) -> u64 {
+        self.list_groups + self.describe_groups + self.end_offsets + self.offset_fetch + 1
+    }
+}
+
+/// Wrong rows of one answer (missing, extra, duplicated, or a lag other than the plan's) and
+/// the requests it reports. Groups whose topic is not among the first `selected_topics` must
+/// show no lag (or 0). The first few problems go to stderr.
+fn check(
+    answer: &Answer,
+    plan: &Plan,
+    groups: usize,
+    selected_topics: usize,
+) -> (usize, Option<Requests>) {
+    if !answer.error.is_empty() {
+        eprintln!("query failed (status {}): {}", answer.status, answer.error);
+        return (groups, None);
+    }
+    let Some(frame) = answer.frames.iter().find(|f| f.name == "groups") else {
+        eprintln!(
+            "no groups frame: {:?}",
+            answer.frames.iter().map(|f| &f.name).collect::<Vec<_>>()
+        );
+        return (groups, None);
+    };
+    let requests = Requests::from_meta(&frame.meta);
+    let mut rows: HashMap<&str, Option<i64>> = HashMap::new();
+    let mut wrong = 0;
+    let mut report = |what: String| {
+        wrong += 1;
+        if wrong <= 5 {
+            eprintln!("mismatch: {what}");
         }
-        assert_eq!(
-            lag, truth_lag,
-            "the snapshot's total lag must match ground truth"
-        );
-        let label = if run == 0 {
-            "cold (first query: connects, finds coordinators)"
-        } else {
-            "warm"
-        };
-        println!(
-            "batched snapshot {run} [{label}]: {:.1} ms, {} requests {:?}, total lag {lag} (truth {truth_lag})",
-            took.as_secs_f64() * 1000.0,
-            total(&requests),
-            requests
-        );
-        if run > 0 {
-            batched.push(took);
-            batched_requests.push(total(&requests));
+    };
+    let names = &frame.field("group").values;
+    let lags = &frame.field("lag").values;
+    for (name, lag) in names.iter().zip(lags) {
+        let name = name.as_str().unwrap_or_default();
+        if rows.insert(name, lag.as_i64()).is_some() {
+            report(format!("{name}: two rows"));
         }
     }
-    let peak = backend_peak_kib();
-
-    // Naive: one partition at a time, with a client per group as well (same connections reused).
-    let naive_client: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka.bootstrap_servers())
-        .set("group.id", "naive-observer")
-        .create()
-        .expect("client");
-    let group_clients: Vec<BaseConsumer> = group_names
-        .iter()
+    let expected: BTreeMap<String, Option<i64>> = (0..groups)
         .map(|g| {
-            ClientConfig::new()
-                .set("bootstrap.servers", kafka.bootstrap_servers())
-                .set("group.id", g)
-                .create()
-                .expect("client")
+            let selected = plan.topic_of(g) < selected_topics;
+            (plan.group(g), selected.then(|| plan.lag(g)))
         })
         .collect();
-    let timeout = Duration::from_secs(10);
-    let work = partitions + groups * per_topic;
-    kafka.track_requests();
-    let started = Instant::now();
-    let mut done = 0usize;
-    let mut naive_lag = 0i64;
-    let mut ends = std::collections::HashMap::new();
-    'outer: for t in &topic_names {
-        for p in 0..per_topic {
-            let (_, high) = naive_client
-                .fetch_watermarks(t, p as i32, timeout)
-                .expect("watermarks");
-            ends.insert((t.clone(), p as i32), high);
-            done += 1;
-            if started.elapsed() > NAIVE_BUDGET {
-                break 'outer;
-            }
+    for name in rows.keys().filter(|n| !expected.contains_key(**n)) {
+        report(format!("{name}: a row the bench did not commit"));
+    }
+    for (name, want) in &expected {
+        let got = rows.get(name.as_str()).copied();
+        let ok = match (want, got) {
+            (_, None) => false,
+            (Some(w), Some(g)) => g == Some(*w),
+            (None, Some(g)) => g.unwrap_or(0) == 0,
+        };
+        if !ok {
+            report(format!("{name}: lag {got:?}, expected {want:?}"));
         }
     }
-    if started.elapsed() <= NAIVE_BUDGET {
-        'groups: for (g, client) in group_clients.iter().enumerate() {
-            let topic = &topic_names[g % topics];
-            for p in 0..per_topic {
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition(topic, p as i32);
-                let c = client.committed_offsets(tpl, timeout).expect("committed");
-                if let Some(Offset::Offset(o)) = c.elements().first().map(|e| e.offset()) {
-                    naive_lag += ends[&(topic.clone(), p as i32)] - o;
-                }
-                done += 1;
-                if started.elapsed() > NAIVE_BUDGET {
-                    break 'groups;
-                }
-            }
+    (wrong, requests)
+}
+
+struct Timings {
+    cold: Duration,
+    /// Sorted.
+    warm: Vec<Duration>,
+    requests: Vec<Requests>,
+    mismatches: usize,
+}
+
+impl Timings {
+    fn median(&self) -> Duration {
+        self.warm[self.warm.len() / 2]
+    }
+
+    /// "61" or "61-63" when snapshots disagreed.
+    fn requests_text(&self) -> String {
+        let totals: Vec<u64> = self.requests.iter().map(Requests::total).collect();
+        match (totals.iter().min(), totals.iter().max()) {
+            (Some(a), Some(b)) if a == b => a.to_string(),
+            (Some(a), Some(b)) => format!("{a}-{b}"),
+            _ => "?".into(),
         }
     }
-    let naive_took = started.elapsed();
-    let naive_requests = kafka.requests();
-    let complete = done == work;
-    let scale = work as f64 / done as f64;
-    let naive_full = naive_took.mul_f64(scale);
-    let naive_full_requests = (total(&naive_requests) as f64 * scale).round() as usize;
-    if complete {
-        assert_eq!(naive_lag, truth_lag, "the naive snapshot must agree");
+}
+
+/// One cold query (unless `warm_only`) and [`WARM_QUERIES`] warm ones, each checked.
+async fn measure(
+    host: &PluginHost,
+    ds: &DatasourceConfig,
+    query: &Value,
+    plan: &Plan,
+    groups: usize,
+    selected_topics: usize,
+) -> Timings {
+    let mut all = Vec::new();
+    let mut requests = Vec::new();
+    let mut mismatches = 0;
+    for _ in 0..=WARM_QUERIES {
+        let started = Instant::now();
+        let answer = host.query_one(ds, "consumerLag", query.clone()).await;
+        all.push(started.elapsed());
+        let (wrong, req) = check(&answer, plan, groups, selected_topics);
+        mismatches = mismatches.max(wrong);
+        requests.extend(req);
     }
-    println!(
-        "naive snapshot: {:.1} ms for {done} of {work} per-partition calls, {} requests {:?}{}",
-        naive_took.as_secs_f64() * 1000.0,
-        total(&naive_requests),
-        naive_requests,
-        if complete {
-            String::new()
+    let cold = all.remove(0);
+    all.sort();
+    Timings {
+        cold,
+        warm: all,
+        requests,
+        mismatches,
+    }
+}
+
+struct Stage {
+    groups: usize,
+    commit: Duration,
+    timings: Timings,
+    peak_kib: Option<u64>,
+}
+
+/// What Burrow did with the same cluster.
+struct BurrowRun {
+    listed_after: Duration,
+    scrape: Duration,
+    cached_scrape: Duration,
+    rss_kib: Option<u64>,
+    hwm_kib: Option<u64>,
+    wrong_lags: usize,
+    failed_requests: usize,
+}
+
+/// Warnings and errors of Burrow's JSON log, one line per distinct message with its count,
+/// and any line that is not JSON (a Go panic).
+fn burrow_problems(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut order = Vec::new();
+    for line in text.lines() {
+        let key = match serde_json::from_str::<Value>(line) {
+            Ok(v) => {
+                let level = v["level"].as_str().unwrap_or_default();
+                if !matches!(level, "warn" | "error" | "panic" | "fatal" | "dpanic") {
+                    continue;
+                }
+                let mut v = v;
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("ts");
+                    // Per-partition fields would make every line distinct.
+                    for k in ["offset", "partition", "group", "topic"] {
+                        o.remove(k);
+                    }
+                }
+                v.to_string()
+            }
+            Err(_) if line.trim().is_empty() || line.starts_with("Reading configuration") => {
+                continue
+            }
+            Err(_) => line.to_string(),
+        };
+        let n = seen.entry(key.clone()).or_insert(0);
+        if *n == 0 {
+            order.push(key);
+        }
+        *n += 1;
+    }
+    order
+        .into_iter()
+        .map(|k| format!("{}x {k}", seen[&k]))
+        .collect()
+}
+
+fn burrow_config(bed: &KafkaBed, dir: &Path, port: u16) -> String {
+    let quoted = |list: String| {
+        list.split(',')
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let servers = quoted(bed.kafka.bootstrap());
+    let zookeeper = quoted(bed.kafka.zookeeper_connect().to_string());
+    format!(
+        r#"[general]
+pidfile="{pidfile}"
+
+[logging]
+level="info"
+
+[zookeeper]
+servers=[{zookeeper}]
+timeout=6
+root-path="/burrow"
+
+[client-profile.bed]
+client-id="burrow-bench"
+kafka-version="{BURROW_KAFKA_VERSION}"
+
+[cluster.{BURROW_CLUSTER}]
+class-name="kafka"
+servers=[{servers}]
+client-profile="bed"
+topic-refresh=60
+offset-refresh=10
+
+[consumer.{BURROW_CLUSTER}]
+class-name="kafka"
+cluster="{BURROW_CLUSTER}"
+servers=[{servers}]
+client-profile="bed"
+offsets-topic="__consumer_offsets"
+start-latest=false
+group-whitelist="^bench-g.*$"
+
+[storage.default]
+class-name="inmemory"
+workers=20
+intervals=10
+expire-group=604800
+min-distance=1
+
+[evaluator.default]
+class-name="caching"
+expire-cache=10
+
+[httpserver.default]
+address="127.0.0.1:{port}"
+"#,
+        pidfile = dir.join("burrow.pid").display(),
+    )
+}
+
+/// Starts Burrow on the bed, waits until it lists all `groups`, then scrapes every group's lag
+/// one request after another (twice: the second pass hits its evaluator's 10 s cache).
+/// `Err` says why Burrow could not be measured, with its log's warnings and errors.
+fn run_burrow(
+    bed: &KafkaBed,
+    plan: &Plan,
+    groups: usize,
+    run_dir: &Path,
+) -> Result<BurrowRun, String> {
+    let Some(bin) = ["/usr/bin/Burrow", "/usr/bin/burrow"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        return Err("Burrow is not installed (apt-get install -y burrow)".into());
+    };
+    let dir = run_dir.join("burrow");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port = free_port();
+    std::fs::write(dir.join("burrow.toml"), burrow_config(bed, &dir, port))
+        .map_err(|e| e.to_string())?;
+    let log = dir.join("burrow.log");
+    let mut cmd = Command::new(bin);
+    cmd.arg("-config-dir").arg(&dir);
+    let mut burrow = Process::spawn("burrow", cmd, &log);
+    let explain = |why: String| {
+        let problems = burrow_problems(&log);
+        let lines = if problems.is_empty() {
+            format!("(no warnings; log tail:)\n{}", log_tail(&log, 2000))
         } else {
-            format!(
-                "; extrapolated to the whole snapshot: {:.1} s, {naive_full_requests} requests",
-                naive_full.as_secs_f64()
-            )
+            problems
+                .iter()
+                .take(12)
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        format!("{why}; Burrow's log {}:\n{lines}", log.display())
+    };
+    let timeout = Duration::from_secs(10);
+    let get = |path: &str| -> Result<Value, String> {
+        let body = http(port, "GET", path, timeout)?;
+        serde_json::from_str(&body).map_err(|e| format!("{path}: not JSON: {e}"))
+    };
+    let list_path = format!("/v3/kafka/{BURROW_CLUSTER}/consumer");
+    let listed = |v: &Value| {
+        v["consumers"].as_array().map_or(0, |c| {
+            c.iter()
+                .filter(|n| n.as_str().is_some_and(|n| n.starts_with("bench-g")))
+                .count()
+        })
+    };
+    let started = Instant::now();
+    let mut last = String::from("no answer yet");
+    loop {
+        if !burrow.running() {
+            return Err(explain(format!("Burrow exited ({last})")));
         }
+        match get(&list_path) {
+            Ok(v) if listed(&v) >= groups => break,
+            Ok(v) => last = format!("lists {} of {groups} groups", listed(&v)),
+            Err(e) => last = e,
+        }
+        if started.elapsed() > BURROW_BOUND {
+            return Err(explain(format!(
+                "Burrow did not list every group within {} s ({last})",
+                BURROW_BOUND.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let listed_after = started.elapsed();
+
+    // One scrape: the group list, then each group's lag, as a collector of every group does.
+    let scrape = || {
+        let t0 = Instant::now();
+        let mut failed = 0;
+        let mut lags = HashMap::new();
+        if get(&list_path).is_err() {
+            failed += 1;
+        }
+        for g in 0..groups {
+            let name = plan.group(g);
+            match get(&format!("/v3/kafka/{BURROW_CLUSTER}/consumer/{name}/lag")) {
+                Ok(v) if v["error"] == false => {
+                    lags.insert(g, v["status"]["totallag"].as_i64());
+                }
+                _ => failed += 1,
+            }
+        }
+        (t0.elapsed(), lags, failed)
+    };
+    let (scrape_time, lags, failed_requests) = scrape();
+    let (cached_scrape, _, _) = scrape();
+    let wrong_lags = (0..groups)
+        .filter(|g| lags.get(g).copied().flatten() != Some(plan.lag(*g)))
+        .count();
+    let pid = burrow
+        .pid()
+        .ok_or_else(|| "Burrow has no PID".to_string())?;
+    let run = BurrowRun {
+        listed_after,
+        scrape: scrape_time,
+        cached_scrape,
+        rss_kib: proc_status_kib(pid, "VmRSS:"),
+        hwm_kib: proc_status_kib(pid, "VmHWM:"),
+        wrong_lags,
+        failed_requests,
+    };
+    let problems = burrow_problems(&log);
+    if !problems.is_empty() {
+        println!("Burrow's log has warnings or errors ({}):", log.display());
+        for l in problems.iter().take(8) {
+            println!("  {l}");
+        }
+    }
+    Ok(run)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let (topics, partitions, stages) = args();
+    let plan = Plan::new(topics, partitions);
+    let total_partitions = topics * partitions;
+    println!(
+        "kafka_bench: real Apache Kafka 3.7.1 (bed: ZooKeeper + 3 brokers, 512 MB heaps, 2 cores), \
+         {topics} topics x {partitions} partitions = {total_partitions} partitions, replication \
+         factor 1 (so the bed holds them), group stages {stages:?}"
+    );
+    println!(
+        "backend: {} (fresh process per stage), {WARM_QUERIES} warm queries per stage",
+        pipeline_tests::host::backend_binary().display()
     );
 
-    batched.sort();
-    let median = batched[batched.len() / 2];
-    println!("--- summary ({partitions} partitions, {groups} groups) ---");
+    let t0 = Instant::now();
+    let run_dir = pipeline_tests::bed::run_dir("kafka_bench");
+    let bed = KafkaBed::start(&run_dir);
     println!(
-        "batched (warm, median of {}): {:.1} ms, {} requests per snapshot",
-        batched.len(),
-        median.as_secs_f64() * 1000.0,
-        batched_requests[0]
+        "bed up in {:.1} s (logs under {})",
+        t0.elapsed().as_secs_f64(),
+        run_dir.display()
     );
+    let t1 = Instant::now();
+    create_topics(&bed, &plan).await;
     println!(
-        "naive{}: {:.1} ms, {naive_full_requests} requests",
-        if complete { "" } else { " (extrapolated)" },
-        naive_full.as_secs_f64() * 1000.0
+        "{topics} topics created and led on every broker in {:.1} s",
+        t1.elapsed().as_secs_f64()
     );
+    let t2 = Instant::now();
+    let records = produce(&bed, &plan);
     println!(
-        "speed-up: {:.1}x, requests: {:.0}x fewer",
-        naive_full.as_secs_f64() / median.as_secs_f64(),
-        naive_full_requests as f64 / batched_requests[0] as f64
+        "{records} records produced (3-7 per partition) in {:.1} s",
+        t2.elapsed().as_secs_f64()
     );
-    match peak {
-        Some(kib) => println!(
-            "backend peak memory (VmHWM): {:.1} MiB",
-            kib as f64 / 1024.0
-        ),
-        None => println!("backend peak memory: process not found"),
+
+    let ds = DatasourceConfig::new(json!({
+        "kafkaBootstrapServers": bed.kafka.bootstrap(),
+        "queryTimeoutSeconds": 60,
+    }));
+    let full = json!({"group": "bench-g.*", "granularity": "group"});
+    let filtered = json!({"group": "bench-g.*", "topic": plan.filter(), "granularity": "group"});
+    let filter_topics = FILTER_TOPICS.min(topics);
+    let mut results: Vec<Stage> = Vec::new();
+    let mut filtered_timings = None;
+    let mut committed = 0;
+    for (i, &groups) in stages.iter().enumerate() {
+        let t = Instant::now();
+        commit_groups(&bed, &plan, committed, groups);
+        let commit = t.elapsed();
+        println!(
+            "stage {}: {} new groups committed in {:.1} s",
+            i + 1,
+            groups - committed,
+            commit.as_secs_f64()
+        );
+        committed = groups;
+        let host = PluginHost::start().await;
+        let timings = measure(&host, &ds, &full, &plan, groups, topics).await;
+        let peak_kib = backend_peak_kib();
+        if i + 1 == stages.len() {
+            let t = measure(&host, &ds, &filtered, &plan, groups, filter_topics).await;
+            filtered_timings = Some(t);
+        }
+        drop(host);
+        results.push(Stage {
+            groups,
+            commit,
+            timings,
+            peak_kib,
+        });
     }
+
+    println!();
+    println!("consumerLag, granularity group, every bench group ({total_partitions} partitions in the cluster):");
+    println!(
+        "{:>7} {:>12} {:>9} {:>9} {:>19} {:>13} {:>9} {:>10}",
+        "groups",
+        "group-parts",
+        "commit s",
+        "cold ms",
+        "warm ms med (range)",
+        "req/snapshot",
+        "peak MiB",
+        "mismatches",
+    );
+    for s in &results {
+        let w = &s.timings;
+        println!(
+            "{:>7} {:>12} {:>9.1} {:>9.1} {:>8.1} ({:.1}-{:.1}) {:>13} {:>9} {:>10}",
+            s.groups,
+            s.groups * partitions,
+            s.commit.as_secs_f64(),
+            ms(w.cold),
+            ms(w.median()),
+            ms(w.warm[0]),
+            ms(w.warm[w.warm.len() - 1]),
+            w.requests_text(),
+            s.peak_kib.map_or("?".into(), |k| format!("{:.1}", mib(k))),
+            w.mismatches,
+        );
+    }
+    for pair in results.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if let (Some(ka), Some(kb)) = (a.peak_kib, b.peak_kib) {
+            let extra = (b.groups - a.groups) as f64;
+            println!(
+                "growth {} -> {} groups: {:.2} KiB peak RSS and {:.3} ms warm per extra group",
+                a.groups,
+                b.groups,
+                (kb as f64 - ka as f64) / extra,
+                (ms(b.timings.median()) - ms(a.timings.median())) / extra,
+            );
+        }
+    }
+    let last = results.last().expect("at least one stage");
+    if let Some(r) = last.timings.requests.last() {
+        println!(
+            "requests of one snapshot at {} groups: 1 Metadata + {} ListGroups + {} DescribeGroups + {} ListOffsets + {} OffsetFetch = {}",
+            last.groups,
+            r.list_groups,
+            r.describe_groups,
+            r.end_offsets,
+            r.offset_fetch,
+            r.total()
+        );
+    }
+    let filtered_timings = filtered_timings.expect("the last stage's filtered query");
+    println!(
+        "requests vs partitions at {} groups: all {topics} topics ({total_partitions} partitions): {} requests, warm {:.1} ms; topic {} ({filter_topics} topics, {} partitions): {} requests, warm {:.1} ms, {} mismatches",
+        last.groups,
+        last.timings.requests_text(),
+        ms(last.timings.median()),
+        plan.filter(),
+        filter_topics * partitions,
+        filtered_timings.requests_text(),
+        ms(filtered_timings.median()),
+        filtered_timings.mismatches,
+    );
+
+    println!();
+    println!(
+        "peer: Burrow 1.2.1 (Debian), kafka-version {BURROW_KAFKA_VERSION}, reading __consumer_offsets, {} groups:",
+        last.groups
+    );
+    match run_burrow(&bed, &plan, last.groups, &run_dir) {
+        Ok(b) => {
+            println!(
+                "  listed every group {:.1} s after start; one scrape (list + {} x GET .../consumer/GROUP/lag, sequential, HTTP/1.0): {:.1} ms (again, evaluator cache warm: {:.1} ms); {} failed requests; {} of {} groups with totallag != truth",
+                b.listed_after.as_secs_f64(),
+                last.groups,
+                ms(b.scrape),
+                ms(b.cached_scrape),
+                b.failed_requests,
+                b.wrong_lags,
+                last.groups,
+            );
+            let ours = last.peak_kib;
+            println!(
+                "  Burrow RSS {} MiB (peak {} MiB) vs backend peak {} MiB{}",
+                b.rss_kib.map_or("?".into(), |k| format!("{:.1}", mib(k))),
+                b.hwm_kib.map_or("?".into(), |k| format!("{:.1}", mib(k))),
+                ours.map_or("?".into(), |k| format!("{:.1}", mib(k))),
+                match (b.hwm_kib, ours) {
+                    (Some(h), Some(o)) => format!(" ({:.2}x)", h as f64 / o as f64),
+                    _ => String::new(),
+                }
+            );
+            println!(
+                "  all groups' lag: Burrow scrape {:.1} ms vs backend warm snapshot {:.1} ms ({:.2}x), cold {:.1} ms ({:.2}x); Burrow also reads every commit and polls log ends every 10 s while idle",
+                ms(b.scrape),
+                ms(last.timings.median()),
+                b.scrape.as_secs_f64() / last.timings.median().as_secs_f64(),
+                ms(last.timings.cold),
+                b.scrape.as_secs_f64() / last.timings.cold.as_secs_f64(),
+            );
+        }
+        Err(why) => println!("  not measured: {why}"),
+    }
+    println!(
+        "kafka_exporter and KMinion: not measured: the Go module proxy refuses both (403 \"This module version is not available\" for github.com/danielqsj/kafka_exporter and github.com/redpanda-data/kminion/v2) and Debian packages neither"
+    );
+
+    let wrong: usize =
+        results.iter().map(|s| s.timings.mismatches).sum::<usize>() + filtered_timings.mismatches;
+    if wrong > 0 {
+        println!("FAILED: {wrong} rows differ from what the bench wrote");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
