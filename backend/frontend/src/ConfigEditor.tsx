@@ -213,6 +213,17 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             addOnBlur
           />
         </Field>
+        <Field
+          label="Consumer status window"
+          description="Seconds of history behind each group's OK / WARN / STOP / STALL / REWIND status (Burrow's rules), sampled in the background. Longer than the slowest commit interval, such as a Flink job's checkpoint interval. Save & test checks it."
+        >
+          <NumberInput
+            id="config-kafkaStatusWindowSeconds"
+            value={jsonData.kafkaStatusWindowSeconds}
+            placeholder="300"
+            onValue={(v) => setField('kafkaStatusWindowSeconds', v)}
+          />
+        </Field>
       </FieldSet>
 
       <FieldSet label="Flink">

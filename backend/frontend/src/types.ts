@@ -106,6 +106,8 @@ export interface PipelineOptions extends DataSourceJsonData {
   flinkAuth?: (typeof FLINK_AUTHS)[number];
   flinkUsername?: string;
   queryTimeoutSeconds?: number;
+  /** History behind the consumer-group status, in seconds (the backend checks 10 to 3600). */
+  kafkaStatusWindowSeconds?: number;
   thresholds?: Thresholds;
   /** Declarative pipeline description (parsed JSON). */
   pipeline?: unknown;

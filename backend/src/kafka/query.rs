@@ -198,6 +198,16 @@ pub async fn consumer_lag(
             p.iter()
                 .map(|r| r.problem.clone())
                 .into_opt_field("problem"),
+            statuses
+                .partitions
+                .iter()
+                .map(|e| e.map(|e| e.status.as_str()))
+                .into_opt_field("consumerStatus"),
+            statuses
+                .partitions
+                .iter()
+                .map(|e| e.map(|e| e.sentence()))
+                .into_opt_field("consumerStatusReason"),
         ])
         .with_metadata(snapshot_meta(&snap, json!({})));
     let per_topic = by_topic(p);

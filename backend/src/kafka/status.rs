@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use pipeline_model::consumer_status::{
     evaluate_partition, Evaluation, GroupStatus, GroupVerdict, HistoryLimits, OffsetSample,
-    PartitionStatus, StatusWindow,
+    PartitionStatus, StatusHistory, StatusWindow,
 };
 
 use super::client::KafkaClient;
@@ -38,20 +38,7 @@ pub fn spacing(window: &StatusWindow) -> f64 {
 /// (group, topic) for time lag. Series no snapshot has seen for two spans are dropped.
 pub fn record(client: &KafkaClient, snap: &LagSnapshot) {
     let span = client.settings().status_window.span_seconds;
-    {
-        let mut history = client.history();
-        for p in &snap.partitions {
-            if let (Some(committed), Some(log_end)) = (p.committed, p.log_end) {
-                let sample = OffsetSample {
-                    at: snap.at,
-                    committed,
-                    log_end,
-                };
-                history.record(&p.group, &p.topic, p.partition, sample);
-            }
-        }
-        history.evict_unseen(snap.at, 2.0 * span);
-    }
+    record_history(&mut client.history(), snap, span);
     let mut window = client.window();
     for ((group, topic), t) in by_topic(&snap.partitions) {
         if let Some(committed) = t.committed {
@@ -65,8 +52,23 @@ pub fn record(client: &KafkaClient, snap: &LagSnapshot) {
     }
 }
 
+/// The per-partition part of [`record`]: pure.
+pub fn record_history(history: &mut StatusHistory, snap: &LagSnapshot, span: f64) {
+    for p in &snap.partitions {
+        if let (Some(committed), Some(log_end)) = (p.committed, p.log_end) {
+            let sample = OffsetSample {
+                at: snap.at,
+                committed,
+                log_end,
+            };
+            history.record(&p.group, &p.topic, p.partition, sample);
+        }
+    }
+    history.evict_unseen(snap.at, 2.0 * span);
+}
+
 /// The status of each row of a snapshot (`None` where the row has no commit or end offset)
-/// and of each group that could be read.
+/// and of each group with at least one such row.
 #[derive(Debug, Clone, Default)]
 pub struct Statuses {
     pub partitions: Vec<Option<Evaluation>>,
@@ -74,8 +76,15 @@ pub struct Statuses {
 }
 
 pub fn evaluate(client: &KafkaClient, snap: &LagSnapshot) -> Statuses {
-    let window = client.settings().status_window;
-    let history = client.history();
+    evaluate_with(&client.history(), &client.settings().status_window, snap)
+}
+
+/// [`evaluate`] on a given history: pure.
+pub fn evaluate_with(
+    history: &StatusHistory,
+    window: &StatusWindow,
+    snap: &LagSnapshot,
+) -> Statuses {
     let holders: HashMap<&str, _> = snap
         .groups
         .iter()
@@ -97,10 +106,9 @@ pub fn evaluate(client: &KafkaClient, snap: &LagSnapshot) -> Statuses {
             let active = holders
                 .get(p.group.as_str())
                 .is_some_and(|a| a.contains_key(&(p.topic.clone(), p.partition)));
-            Some(evaluate_partition(&samples, snap.at, active, &window))
+            Some(evaluate_partition(&samples, snap.at, active, window))
         })
         .collect();
-    drop(history);
     let mut worst: HashMap<&str, Vec<(usize, Evaluation)>> = HashMap::new();
     for (i, e) in partitions.iter().enumerate() {
         if let Some(e) = e {
@@ -113,10 +121,10 @@ pub fn evaluate(client: &KafkaClient, snap: &LagSnapshot) -> Statuses {
     let groups = snap
         .groups
         .iter()
-        .filter(|g| g.error.is_none())
-        .map(|g| {
-            let evals = worst.remove(g.name.as_str()).unwrap_or_default();
-            (g.name.clone(), group_verdict(snap, &evals))
+        .filter_map(|g| {
+            // A group with nothing to judge (no commit yet, or unreadable) has no status.
+            let evals = worst.remove(g.name.as_str())?;
+            Some((g.name.clone(), group_verdict(snap, &evals)))
         })
         .collect();
     Statuses { partitions, groups }
@@ -127,8 +135,7 @@ fn group_verdict(snap: &LagSnapshot, evals: &[(usize, Evaluation)]) -> GroupVerd
     let status = GroupStatus::combine(evals.iter().map(|(_, e)| e.status));
     let worst = evals.iter().map(|(_, e)| e.status).max();
     let reason = match worst {
-        None => "no partition with a commit to judge".to_string(),
-        Some(PartitionStatus::Ok) => {
+        None | Some(PartitionStatus::Ok) => {
             let history = evals.iter().all(|(_, e)| e.window_seconds == 0.0);
             if history {
                 "not enough history yet to judge".to_string()
@@ -155,4 +162,114 @@ fn group_verdict(snap: &LagSnapshot, evals: &[(usize, Evaluation)]) -> GroupVerd
         }
     };
     GroupVerdict { status, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use pipeline_model::consumer_status::DEFAULT_WINDOW;
+
+    use super::*;
+    use crate::kafka::lag::PartitionLag;
+    use crate::kafka::offsets::{GroupInfo, GroupSource, Requests};
+
+    /// A snapshot at `at` of group "flink" (no members) on two partitions of "clicks", and
+    /// group "app" whose member holds its one partition; `None` for a partition without commit.
+    fn snap(at: f64, flink: [(i64, i64); 2], app: (i64, Option<i64>)) -> LagSnapshot {
+        let mut app_group = GroupInfo {
+            name: "app".into(),
+            ..Default::default()
+        };
+        app_group
+            .assignment
+            .insert(("orders".into(), 0), "app-1".into());
+        LagSnapshot {
+            at,
+            groups: vec![
+                GroupInfo {
+                    name: "flink".into(),
+                    ..Default::default()
+                },
+                app_group,
+                GroupInfo {
+                    name: "denied".into(),
+                    error: Some("not allowed".into()),
+                    ..Default::default()
+                },
+            ],
+            partitions: vec![
+                PartitionLag::new("flink", "clicks", 0, flink[0].1, Some(flink[0].0)),
+                PartitionLag::new("flink", "clicks", 1, flink[1].1, Some(flink[1].0)),
+                PartitionLag::new("app", "orders", 0, app.0, app.1),
+            ],
+            group_source: GroupSource::ListGroups,
+            listing_error: None,
+            requests: Requests::default(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_group_whose_offsets_stop_moving_with_lag_is_err_and_names_its_partitions() {
+        let window = StatusWindow {
+            span_seconds: 60.0,
+            ..DEFAULT_WINDOW
+        };
+        let mut history = StatusHistory::new(limits(&window));
+        let mut last = Statuses::default();
+        // Every second for 100 s: clicks[0] stuck at 100 while the log grows, clicks[1]
+        // caught up.
+        for i in 0..=100 {
+            let at = 1_000.0 + i as f64;
+            let end = 150 + 2 * i;
+            let s = snap(at, [(100, end), (end, end)], (7, None));
+            record_history(&mut history, &s, window.span_seconds);
+            last = evaluate_with(&history, &window, &s);
+        }
+        let flink = &last.groups["flink"];
+        assert_eq!(flink.status, GroupStatus::Err, "{flink:?}");
+        assert!(
+            flink
+                .reason
+                .starts_with("STOP on 1 partition(s), e.g. clicks[0]"),
+            "{}",
+            flink.reason
+        );
+        assert_eq!(
+            last.partitions[1].map(|e| e.status),
+            Some(PartitionStatus::Ok)
+        );
+        // No commit: no status for the row, and a group with nothing to judge has none.
+        assert_eq!(last.partitions[2], None);
+        assert!(!last.groups.contains_key("app") && !last.groups.contains_key("denied"));
+        // The history keeps a sample per spacing (5 s) over two spans, not one per snapshot.
+        let kept = history.samples("flink", "clicks", 0).len();
+        assert!((20..=25).contains(&kept), "{kept} samples kept of 101");
+    }
+
+    #[test]
+    fn a_held_partition_that_does_not_move_is_stall_not_stop() {
+        let window = StatusWindow {
+            span_seconds: 30.0,
+            ..DEFAULT_WINDOW
+        };
+        let mut history = StatusHistory::new(limits(&window));
+        let mut last = Statuses::default();
+        for i in 0..=20 {
+            let s = snap(
+                2_000.0 + 3.0 * i as f64,
+                [(5, 5), (5, 5)],
+                (50 + i, Some(10)),
+            );
+            record_history(&mut history, &s, window.span_seconds);
+            last = evaluate_with(&history, &window, &s);
+        }
+        assert_eq!(
+            last.partitions[2].map(|e| e.status),
+            Some(PartitionStatus::Stall)
+        );
+        assert_eq!(last.groups["app"].status, GroupStatus::Err);
+        assert_eq!(last.groups["flink"].status, GroupStatus::Ok, "caught up");
+    }
 }

@@ -256,3 +256,5 @@ async fn the_jobs_group_lag_equals_kafkas_tool_once_the_generator_stops() {
     let row = answer.frame("groups").find_row("group", GROUP).unwrap();
     assert_eq!(row["lag"].as_i64(), Some(lag), "{row:?}");
 }
+
+mod consumer_status;
