@@ -133,6 +133,8 @@ pub struct Inner {
     history: Mutex<StatusHistory>,
     /// The selections queries asked about recently, which the background sampler keeps fresh.
     watched: Mutex<Watched>,
+    /// Held while the client is assigned partitions to read record timestamps.
+    reader: Mutex<()>,
 }
 
 /// The datasource's Kafka client; clones share it. The background sampler holds only a weak
@@ -154,6 +156,7 @@ impl KafkaClient {
                 window: Default::default(),
                 history: Mutex::new(StatusHistory::new(status::limits(&settings.status_window))),
                 watched: Default::default(),
+                reader: Mutex::new(()),
             }),
         };
         sampler::start(&client);
@@ -178,6 +181,11 @@ impl KafkaClient {
 
     pub fn watched(&self) -> MutexGuard<'_, Watched> {
         lock(&self.inner.watched)
+    }
+
+    /// Exclusive use of the client's assignment (see `record_time`).
+    pub fn reader_lock(&self) -> MutexGuard<'_, ()> {
+        lock(&self.inner.reader)
     }
 
     /// A librdkafka error as a message that says what failed: a timeout names the time
@@ -296,6 +304,10 @@ pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
         .set("group.id", "pipeline-health-observer")
         .set("enable.auto.commit", "false")
         .set("socket.timeout.ms", "10000")
+        // Records are read only for their timestamps (one per partition behind): fetch little.
+        .set("max.partition.fetch.bytes", "65536")
+        .set("fetch.max.bytes", "1048576")
+        .set("queued.max.messages.kbytes", "1024")
         .set("log_level", "4");
     if let Some((mechanism, user, password)) = &settings.sasl {
         config

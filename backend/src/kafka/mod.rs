@@ -6,6 +6,7 @@
 //! - [`offsets`]: batched fetching of end and committed offsets into one lag snapshot.
 //! - [`status`]: Burrow-grade status of groups and partitions over the sampled history.
 //! - [`sampler`]: the background snapshots that keep that history without an open dashboard.
+//! - [`record_time`]: the timestamp of the record at a committed offset (time lag at once).
 //! - [`time_lag`]: the sampled-offsets window, seconds behind and drain time (pure).
 //! - [`cluster`]: brokers, controller, partitions and the cluster verdict.
 //! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries and their frames.
@@ -16,6 +17,7 @@ pub mod cluster;
 pub mod lag;
 pub mod offsets;
 pub mod query;
+pub mod record_time;
 pub mod sampler;
 pub mod status;
 pub mod time_lag;

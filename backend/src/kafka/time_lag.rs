@@ -8,8 +8,39 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-/// The method named in the frames, so that a reader knows where the seconds come from.
+use pipeline_model::consumer_status::StatusHistory;
+
+use super::lag::PartitionLag;
+
+/// The methods named in the frames, so that a reader knows where the seconds come from:
+/// - [`METHOD`]: lag / produce rate, from the (group, topic) window (the fallback);
+/// - [`INTERPOLATION`]: when the log end passed the committed offset, interpolated between the
+///   sampled log-end offsets of the partition (kafka-lag-exporter's method);
+/// - [`RECORD_TIMESTAMP`]: the timestamp of the record at the committed offset, read from
+///   Kafka, for a partition behind by more than its samples reach (and on the first query).
 pub const METHOD: &str = "offsetSampling";
+pub const INTERPOLATION: &str = "interpolation";
+pub const RECORD_TIMESTAMP: &str = "recordTimestamp";
+
+/// When the log end reached `committed`, from (time, log end) samples oldest first, as seconds
+/// before `now`. `None` when the samples do not reach back that far.
+pub fn interpolate(samples: &[(f64, i64)], committed: i64, now: f64) -> Option<f64> {
+    let last = samples.last()?;
+    if committed >= last.1 {
+        return Some(0.0);
+    }
+    let later = samples.iter().position(|s| s.1 > committed)?;
+    let reached = match later.checked_sub(1).map(|i| samples[i]) {
+        // Produced between two samples: assume a steady rate in between.
+        Some((t0, e0)) => {
+            let (t1, e1) = samples[later];
+            t0 + (t1 - t0) * (committed - e0) as f64 / (e1 - e0) as f64
+        }
+        // Older than the oldest sample.
+        None => return None,
+    };
+    Some((now - reached).max(0.0))
+}
 
 /// At most this many samples per (group, topic): one per refresh, enough for minutes of history.
 pub const MAX_SAMPLES: usize = 120;
@@ -129,6 +160,49 @@ pub fn estimate(samples: impl IntoIterator<Item = Sample>) -> TimeLag {
     }
 }
 
+/// Seconds behind per (group, topic): the largest over its partitions, with the method that
+/// gave it.
+pub type Behind = BTreeMap<(String, String), (f64, &'static str)>;
+
+/// Keep the larger of what `key` had and `seconds`.
+pub fn fold(behind: &mut Behind, key: (String, String), seconds: f64, method: &'static str) {
+    let e = behind.entry(key).or_insert((seconds, method));
+    if seconds > e.0 {
+        *e = (seconds, method);
+    }
+}
+
+/// Seconds behind by interpolation for every partition whose samples reach back to its
+/// committed offset (`at` is the snapshot's time, its log ends the newest sample); the
+/// partitions behind by more than their samples reach are returned, furthest behind first.
+pub fn by_interpolation<'a>(
+    parts: &'a [PartitionLag],
+    at: f64,
+    history: &StatusHistory,
+) -> (Behind, Vec<&'a PartitionLag>) {
+    let mut behind = Behind::new();
+    let mut unresolved = Vec::new();
+    for p in parts {
+        let (Some(committed), Some(log_end)) = (p.committed, p.log_end) else {
+            continue;
+        };
+        let mut samples: Vec<(f64, i64)> = history
+            .samples(&p.group, &p.topic, p.partition)
+            .iter()
+            .filter(|s| s.at < at)
+            .map(|s| (s.at, s.log_end))
+            .collect();
+        samples.push((at, log_end));
+        let key = (p.group.clone(), p.topic.clone());
+        match interpolate(&samples, committed, at) {
+            Some(seconds) => fold(&mut behind, key, seconds, INTERPOLATION),
+            None => unresolved.push(p),
+        }
+    }
+    unresolved.sort_by_key(|p| std::cmp::Reverse(p.lag.unwrap_or(0)));
+    (behind, unresolved)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +236,21 @@ mod tests {
         assert_eq!(one.produce_rate, None);
         assert_eq!(one.seconds_behind, None);
         assert_eq!(estimate([s(0.0, 5, 5)]).seconds_behind, Some(0.0));
+    }
+
+    #[test]
+    fn interpolation_finds_when_the_log_end_passed_the_committed_offset() {
+        let samples = [(100.0, 1_000), (110.0, 1_100), (120.0, 1_300)];
+        // 1,200 was written half-way between the samples at 110 s and 120 s.
+        assert_eq!(interpolate(&samples, 1_200, 130.0), Some(15.0));
+        assert_eq!(interpolate(&samples, 1_000, 130.0), Some(30.0));
+        assert_eq!(interpolate(&samples, 1_300, 130.0), Some(0.0), "caught up");
+        assert_eq!(
+            interpolate(&samples, 900, 130.0),
+            None,
+            "older than the samples"
+        );
+        assert_eq!(interpolate(&[], 5, 1.0), None);
     }
 
     #[test]

@@ -117,6 +117,10 @@ async fn kafka_facts(
         .await
         .map_err(|e| e.to_string())?;
     let statuses = crate::kafka::status::evaluate(client, &snap);
+    // Seconds behind by interpolation where the samples reach (no record reads here: the
+    // topology must stay fast); otherwise lag / produce rate.
+    let (behind, _) =
+        crate::kafka::time_lag::by_interpolation(&snap.partitions, snap.at, &client.history());
     let window = client.window();
     let mut by_group: Vec<ConsumerGroupFacts> = Vec::new();
     for ((group, topic), totals) in by_topic(&snap.partitions) {
@@ -139,13 +143,17 @@ async fn kafka_facts(
         let Some(entry) = by_group.last_mut() else {
             continue;
         };
-        entry.topics.push(topic);
+        entry.topics.push(topic.clone());
         if let Some(lag) = totals.lag {
             entry.facts.lag = Some(entry.facts.lag.unwrap_or(0.0) + lag as f64);
         }
         entry.facts.partitions_without_commit += totals.without_commit as u64;
         if let Some(e) = estimate {
-            entry.facts.time_lag_seconds = max_opt(entry.facts.time_lag_seconds, e.seconds_behind);
+            let seconds = behind
+                .get(&(group.clone(), topic.clone()))
+                .map(|b| b.0)
+                .or(e.seconds_behind);
+            entry.facts.time_lag_seconds = max_opt(entry.facts.time_lag_seconds, seconds);
             entry.drain_seconds = max_opt(entry.drain_seconds, e.drain_seconds);
             if let (Some(p), Some(c)) = (e.produce_rate, e.consume_rate) {
                 entry.facts.lag_growing = Some(entry.facts.lag_growing.unwrap_or(false) || p > c);

@@ -27,6 +27,7 @@ use pipeline_tests::bed::tls::Tls;
 use pipeline_tests::{DatasourceConfig, PluginHost, Query};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
@@ -515,14 +516,37 @@ async fn time_lag_on_the_real_cluster_follows_the_produce_and_commit_rates() {
         &[("pageviews", 0, 50), ("pageviews", 1, 50)],
     );
     let host = PluginHost::start().await;
-    let ds = plaintext_datasource();
+    // The background sampler waits an hour-long window's spacing (5 min): only the test's own
+    // queries sample here.
+    let ds = DatasourceConfig::new(json!({
+        "kafkaBootstrapServers": bed.kafka.bootstrap(),
+        "queryTimeoutSeconds": 20,
+        "kafkaStatusWindowSeconds": 3600,
+    }));
     let q = json!({"group": "pageview-counter", "topic": "pageviews"});
+    let asked = now_ms();
     let first = host.query_one(&ds, "timeLag", q.clone()).await;
+    let answered = now_ms();
     let before = tool_sums(&bed.kafka.describe_group_offsets("pageview-counter"));
     let row = first.frame("timeLag").row(0);
     assert_eq!(row["samples"], 1);
-    assert_eq!(row["secondsBehind"], Value::Null, "no rate from one sample");
     assert_eq!(row["lag"].as_f64(), Some(before.2 as f64), "{row:?}");
+    // From the first query: the oldest unconsumed record's own timestamp, as Kafka stored it.
+    assert_eq!(row["method"], "recordTimestamp", "{row:?}");
+    let oldest = [0, 1]
+        .into_iter()
+        .map(|p| record_timestamp_ms("pageviews", p, 50))
+        .min()
+        .unwrap();
+    let behind = row["secondsBehind"].as_f64().unwrap();
+    let (low, high) = (
+        (asked - oldest) as f64 / 1e3,
+        (answered - oldest) as f64 / 1e3,
+    );
+    assert!(
+        low - 0.01 <= behind && behind <= high + 0.01,
+        "{behind} s behind, the record at offset 50 is {low}..{high} s old"
+    );
 
     // 40 more produced, 120 more consumed: the group catches up. The tool call above already
     // put time between the two samples; the rates are checked against offsets, not a clock.
@@ -540,7 +564,6 @@ async fn time_lag_on_the_real_cluster_follows_the_produce_and_commit_rates() {
     assert_eq!(row["lag"].as_f64(), Some(truth as f64), "{row:?}");
     assert_eq!(truth, 20);
     assert_eq!(frame.meta["custom"]["method"], "offsetSampling");
-    assert_eq!(row["method"], "offsetSampling");
     assert_eq!(row["samples"], 2);
     let produce_rate = row["produceRate"].as_f64().unwrap();
     let consume_rate = row["consumeRate"].as_f64().unwrap();
@@ -551,13 +574,49 @@ async fn time_lag_on_the_real_cluster_follows_the_produce_and_commit_rates() {
     let consumed = (after.1 - before.1) as f64;
     assert!((produce_rate * window - produced).abs() < 0.01, "{row:?}");
     assert!((consume_rate * window - consumed).abs() < 0.01, "{row:?}");
+    // Once samples exist, interpolated: offset 120 of partition 0 was passed half-way between
+    // the samples (log end 100 then 140); partition 1 is caught up.
+    assert_eq!(row["method"], "interpolation", "{row:?}");
     let behind = row["secondsBehind"].as_f64().unwrap();
-    assert!((behind - 20.0 / produce_rate).abs() < 1e-6, "{row:?}");
+    assert!((behind - window / 2.0).abs() < 1e-3, "{row:?}");
     let drain = row["drainSeconds"].as_f64().unwrap();
     assert!(
         (drain - truth as f64 / (consume_rate - produce_rate)).abs() < 1e-6,
         "{row:?}"
     );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The timestamp Kafka stored with the record at `offset`, read with a consumer of our own.
+fn record_timestamp_ms(topic: &str, partition: i32, offset: i64) -> i64 {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_bed().kafka.bootstrap())
+        .set("group.id", "test-record-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = c.poll(Duration::from_millis(500)) {
+            assert_eq!(
+                m.offset(),
+                offset,
+                "the record at {topic}[{partition}]@{offset}"
+            );
+            return m.timestamp().to_millis().expect("a timestamp");
+        }
+    }
+    panic!("no record at {topic}[{partition}]@{offset} within 20 s");
 }
 
 /// Commits on `orders`: `orders-fast` one record behind everywhere, `orders-slow` far behind

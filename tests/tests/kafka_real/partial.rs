@@ -20,12 +20,15 @@ fn reader_datasource() -> DatasourceConfig {
     .with_secure("kafkaTlsCaCert", kafka.ca_pem())
 }
 
-/// (partition, log end, lag, problem) of the `partitions` rows of `group` on `topic`.
+/// (partition, log end, lag, problem) of one `partitions` row.
+type PartRow = (i64, Option<i64>, Option<i64>, Option<String>);
+
+/// The `partitions` rows of `group` on `topic`, by partition.
 fn rows_of(
     answer: &pipeline_tests::Answer,
     group: &str,
     topic: &str,
-) -> Vec<(i64, Option<i64>, Option<i64>, Option<String>)> {
+) -> Vec<PartRow> {
     let parts = answer.frame("partitions");
     let mut rows: Vec<_> = (0..parts.len())
         .map(|i| parts.row(i))
