@@ -275,6 +275,9 @@ pub async fn consumer_lag(
                 .map(|(g, _, _)| g.state.clone())
                 .into_opt_field("state"),
             rows.iter()
+                .map(|(g, _, _)| g.kind.clone())
+                .into_opt_field("protocol"),
+            rows.iter()
                 .map(|(g, _, _)| g.members)
                 .into_opt_field("members"),
             describe(

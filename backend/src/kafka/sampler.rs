@@ -53,7 +53,12 @@ impl Watched {
 
     /// The selections still in use (idle ones are forgotten).
     pub fn live(&mut self) -> Vec<Selection> {
-        self.entries.retain(|e| e.2.elapsed() < IDLE_AFTER);
+        self.live_at(Instant::now())
+    }
+
+    fn live_at(&mut self, now: Instant) -> Vec<Selection> {
+        self.entries
+            .retain(|e| now.saturating_duration_since(e.2) < IDLE_AFTER);
         self.entries.iter().map(|e| e.1.clone()).collect()
     }
 
@@ -95,4 +100,34 @@ pub fn start(client: &KafkaClient) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(group: &str) -> Selection {
+        Selection {
+            groups: vec![group.to_string()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn watched_selections_are_bounded_deduplicated_and_forgotten_when_idle() {
+        let mut w = Watched::default();
+        w.touch(&named("a"));
+        w.touch(&named("a"));
+        assert_eq!(w.len(), 1, "the same selection twice is one");
+        for i in 0..(MAX_WATCHED + 5) {
+            w.touch(&named(&format!("g{i}")));
+        }
+        assert_eq!(w.len(), MAX_WATCHED, "the least recently used go first");
+        let later = Instant::now() + IDLE_AFTER + Duration::from_secs(1);
+        assert!(
+            w.live_at(later).is_empty(),
+            "nothing asked for 10 minutes: nothing sampled"
+        );
+        assert!(w.is_empty());
+    }
 }

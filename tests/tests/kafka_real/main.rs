@@ -1250,3 +1250,4 @@ async fn bad_lag_queries_name_the_field() {
 }
 
 mod partial;
+mod sampler;

@@ -24,11 +24,7 @@ fn reader_datasource() -> DatasourceConfig {
 type PartRow = (i64, Option<i64>, Option<i64>, Option<String>);
 
 /// The `partitions` rows of `group` on `topic`, by partition.
-fn rows_of(
-    answer: &pipeline_tests::Answer,
-    group: &str,
-    topic: &str,
-) -> Vec<PartRow> {
+fn rows_of(answer: &pipeline_tests::Answer, group: &str, topic: &str) -> Vec<PartRow> {
     let parts = answer.frame("partitions");
     let mut rows: Vec<_> = (0..parts.len())
         .map(|i| parts.row(i))
