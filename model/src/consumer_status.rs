@@ -3,7 +3,6 @@
 //! returns when a snapshot is taken. So "a commit arrived" here means "the committed offset moved
 //! between two samples", and whether anyone still consumes comes from group membership.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -279,22 +278,31 @@ impl Default for HistoryLimits {
 
 /// Recent samples per (group, topic, partition), one store per datasource. No clock: every
 /// time comes in as an argument.
+///
+/// Nested by group, then topic, then partition id (Kafka's ids are dense from 0), so a group's
+/// and a topic's names are stored once rather than once per partition: at thousands of groups
+/// of a hundred partitions each, the keys would otherwise outweigh the samples.
 #[derive(Debug, Clone, Default)]
 pub struct StatusHistory {
     limits: HistoryLimits,
-    series: HashMap<(String, String, i32), Vec<OffsetSample>>,
+    series: HashMap<String, HashMap<String, Vec<Vec<OffsetSample>>>>,
+    /// Partitions with at least one sample.
+    count: usize,
 }
+
+/// Partition ids past this are refused: ids are dense, and one would size a vector.
+const MAX_PARTITION_ID: i32 = 1_000_000;
 
 impl StatusHistory {
     pub fn new(limits: HistoryLimits) -> Self {
         StatusHistory {
             limits,
-            series: HashMap::new(),
+            ..Default::default()
         }
     }
 
-    /// Add a sample; false when it was ignored (not newer than the last one of its series, or a
-    /// new series beyond `max_series`).
+    /// Add a sample; false when it was ignored (not newer than the last one of its series, or
+    /// closer to it than the spacing, or a new series beyond `max_series`).
     pub fn record(
         &mut self,
         group: &str,
@@ -302,20 +310,39 @@ impl StatusHistory {
         partition: i32,
         sample: OffsetSample,
     ) -> bool {
-        if !sample.at.is_finite() {
+        if !sample.at.is_finite() || !(0..=MAX_PARTITION_ID).contains(&partition) {
             return false;
         }
-        let full = self.series.len() >= self.limits.max_series;
-        let series = match self.series.entry((group.into(), topic.into(), partition)) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(_) if full => return false,
-            Entry::Vacant(e) => e.insert(Vec::new()),
+        let full = self.count >= self.limits.max_series;
+        let exists = self.samples(group, topic, partition).last().copied();
+        match exists {
+            None if full => return false,
+            Some(last)
+                if sample.at <= last.at
+                    || sample.at - last.at < self.limits.min_spacing_seconds =>
+            {
+                return false
+            }
+            _ => {}
+        }
+        let topics = match self.series.get_mut(group) {
+            Some(t) => t,
+            None => self.series.entry(group.to_string()).or_default(),
         };
-        if series.last().is_some_and(|last| {
-            sample.at <= last.at || sample.at - last.at < self.limits.min_spacing_seconds
-        }) {
-            return false;
+        let partitions = match topics.get_mut(topic) {
+            Some(p) => p,
+            None => topics.entry(topic.to_string()).or_default(),
+        };
+        let i = partition as usize;
+        if partitions.len() <= i {
+            partitions.resize_with(i + 1, Vec::new);
         }
+        let series = &mut partitions[i];
+        if series.is_empty() {
+            self.count += 1;
+        }
+        // Grown one at a time: a series holds a few samples, and doubling would waste up to half.
+        series.reserve_exact(1);
         series.push(sample);
         let oldest = sample.at - self.limits.max_age_seconds;
         let too_old = series.iter().take_while(|s| s.at < oldest).count();
@@ -328,30 +355,49 @@ impl StatusHistory {
 
     /// The samples of one partition, oldest first; empty when unknown.
     pub fn samples(&self, group: &str, topic: &str, partition: i32) -> &[OffsetSample] {
-        self.series
-            .get(&(group.into(), topic.into(), partition))
+        usize::try_from(partition)
+            .ok()
+            .and_then(|i| self.series.get(group)?.get(topic)?.get(i))
             .map_or(&[], Vec::as_slice)
     }
 
     /// Drop series not sampled since `now - older_than_seconds`: a deleted topic, a removed group.
     pub fn evict_unseen(&mut self, now: f64, older_than_seconds: f64) {
         let cutoff = now - older_than_seconds;
-        self.series
-            .retain(|_, s| s.last().is_some_and(|last| last.at >= cutoff));
+        let mut dropped = 0;
+        for topics in self.series.values_mut() {
+            for partitions in topics.values_mut() {
+                for s in partitions.iter_mut() {
+                    if s.last().is_some_and(|last| last.at < cutoff) {
+                        *s = Vec::new();
+                        dropped += 1;
+                    }
+                }
+                while partitions.last().is_some_and(Vec::is_empty) {
+                    partitions.pop();
+                }
+            }
+            topics.retain(|_, p| !p.is_empty());
+        }
+        self.series.retain(|_, t| !t.is_empty());
+        self.count -= dropped;
     }
 
     /// Drop every series of a group at once, e.g. when Kafka reports it deleted.
     pub fn forget_group(&mut self, group: &str) {
-        self.series.retain(|(g, _, _), _| g != group);
+        if let Some(topics) = self.series.remove(group) {
+            let n: usize = topics.values().flatten().filter(|s| !s.is_empty()).count();
+            self.count -= n;
+        }
     }
 
     /// Number of partitions tracked.
     pub fn len(&self) -> usize {
-        self.series.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
+        self.count == 0
     }
 }
 

@@ -332,6 +332,11 @@ pub fn lag_snapshot(
         .filter(|l| *l >= 0)
         .collect();
 
+    // The selected partitions by topic, so that each group visits only its own topics.
+    let mut by_topic: BTreeMap<&str, Vec<&SelectedPartition>> = BTreeMap::new();
+    for p in &partitions {
+        by_topic.entry(p.topic.as_str()).or_default().push(p);
+    }
     let mut rows = Vec::new();
     for (i, group) in groups.iter_mut().enumerate() {
         let commits = match offsets.get(i) {
@@ -350,10 +355,8 @@ pub fn lag_snapshot(
             .map(|c| ((c.topic.as_str(), c.partition), c.offset))
             .collect();
         let consumed: BTreeSet<&str> = commits.keys().map(|(t, _)| *t).collect();
-        for p in partitions
-            .iter()
-            .filter(|p| consumed.contains(p.topic.as_str()))
-        {
+        let consumed_partitions = consumed.iter().filter_map(|t| by_topic.get(t)).flatten();
+        for p in consumed_partitions {
             let committed = commits.get(&(p.topic.as_str(), p.partition)).copied();
             group.committed_partitions += usize::from(committed.is_some());
             let end = ends.get(&(p.topic.clone(), p.partition));

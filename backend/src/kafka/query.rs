@@ -1,6 +1,6 @@
 //! The Kafka query types: `consumerLag`, `timeLag` and `clusterHealth`, and their frames.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use grafana_plugin_sdk::data::{Frame, Metadata};
@@ -165,10 +165,27 @@ pub async fn consumer_lag(
 ) -> Result<Vec<Frame>, QueryError> {
     let snap = snapshot(client, q, timeout).await?;
     let statuses = status::evaluate(client, &snap);
+    // Only the frames asked for are built: at thousands of groups the partition rows are most
+    // of the work and memory.
+    let wanted = |g: Granularity| q.granularity.is_none_or(|w| w == g);
+    let mut frames = Vec::new();
+    if wanted(Granularity::Group) {
+        frames.push(groups_frame(client, &snap, &statuses, t));
+    }
+    if wanted(Granularity::Topic) {
+        frames.push(topics_frame(&snap));
+    }
+    if wanted(Granularity::Partition) {
+        frames.push(partitions_frame(&snap, &statuses));
+    }
+    Ok(frames)
+}
+
+fn partitions_frame(snap: &LagSnapshot, statuses: &status::Statuses) -> Frame {
     let p = &snap.partitions;
     let by_name: HashMap<&str, &GroupInfo> =
         snap.groups.iter().map(|g| (g.name.as_str(), g)).collect();
-    let partitions = Frame::new("partitions")
+    Frame::new(Granularity::Partition.frame_name())
         .with_fields([
             p.iter().map(|r| r.group.clone()).into_field("group"),
             p.iter().map(|r| r.topic.clone()).into_field("topic"),
@@ -210,9 +227,12 @@ pub async fn consumer_lag(
                 .map(|e| e.map(|e| e.sentence()))
                 .into_opt_field("consumerStatusReason"),
         ])
-        .with_metadata(snapshot_meta(&snap, json!({})));
-    let per_topic = by_topic(p);
-    let topics = Frame::new("topics")
+        .with_metadata(snapshot_meta(snap, json!({})))
+}
+
+fn topics_frame(snap: &LagSnapshot) -> Frame {
+    let per_topic = by_topic(&snap.partitions);
+    Frame::new(Granularity::Topic.frame_name())
         .with_fields([
             per_topic.keys().map(|(g, _)| g.clone()).into_field("group"),
             per_topic.keys().map(|(_, t)| t.clone()).into_field("topic"),
@@ -230,17 +250,36 @@ pub async fn consumer_lag(
                 .map(|t| t.without_commit as u64)
                 .into_field("partitionsWithoutCommit"),
         ])
-        .with_metadata(snapshot_meta(&snap, json!({})));
+        .with_metadata(snapshot_meta(snap, json!({})))
+}
+
+fn groups_frame(
+    client: &KafkaClient,
+    snap: &LagSnapshot,
+    statuses: &status::Statuses,
+    t: &Thresholds,
+) -> Frame {
+    // Each group's rows and topics, gathered in one pass (not one scan per group).
+    let mut rows_of: HashMap<&str, Vec<&super::lag::PartitionLag>> = HashMap::new();
+    let mut topics_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for r in &snap.partitions {
+        rows_of.entry(r.group.as_str()).or_default().push(r);
+        topics_of
+            .entry(r.group.as_str())
+            .or_default()
+            .insert(r.topic.as_str());
+    }
     let window = client.window();
     let rows: Vec<_> = snap
         .groups
         .iter()
         .map(|g| {
-            let tot = totals(p.iter().filter(|r| r.group == g.name));
-            let growing = per_topic
-                .keys()
-                .filter(|(gr, _)| *gr == g.name)
-                .filter_map(|(gr, tp)| window.estimate(gr, tp))
+            let tot = totals(rows_of.get(g.name.as_str()).into_iter().flatten().copied());
+            let growing = topics_of
+                .get(g.name.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|tp| window.estimate(&g.name, tp))
                 .filter_map(|e| Some(e.produce_rate? > e.consume_rate?))
                 .reduce(|a, b| a || b);
             let facts = GroupFacts {
@@ -266,7 +305,7 @@ pub async fn consumer_lag(
         })
         .collect();
     drop(window);
-    let groups = Frame::new("groups")
+    Frame::new(Granularity::Group.frame_name())
         .with_fields([
             rows.iter()
                 .map(|(g, _, _)| g.name.clone())
@@ -308,12 +347,7 @@ pub async fn consumer_lag(
                 .map(|(_, _, v)| v.reason.clone())
                 .into_field("reason"),
         ])
-        .with_metadata(snapshot_meta(&snap, json!({})));
-    let mut frames = vec![groups, topics, partitions];
-    if let Some(g) = q.granularity {
-        frames.retain(|f| f.name == g.frame_name());
-    }
-    Ok(frames)
+        .with_metadata(snapshot_meta(snap, json!({})))
 }
 
 pub async fn time_lag(

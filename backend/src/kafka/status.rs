@@ -17,21 +17,23 @@ use super::lag::by_topic;
 use super::offsets::LagSnapshot;
 use super::time_lag::Sample;
 
-/// History bounds for a window: samples at least `span / (2 * min_samples)` apart, so a
-/// window holds about twice the samples it needs whatever the refresh rate, and kept for two
-/// spans (the sample that opens a window must survive).
+/// History bounds for a window: samples at least `span / (min_samples + 1)` apart, so a
+/// window holds the samples it needs whatever the refresh rate, and kept for a span and two
+/// spacings (the sample that opens a window must survive). At the default 300 s window that is
+/// about 9 samples (216 bytes) per partition.
 pub fn limits(window: &StatusWindow) -> HistoryLimits {
+    let spacing = spacing(window);
     HistoryLimits {
-        max_samples_per_series: 4 * window.min_samples + 4,
-        max_age_seconds: 2.0 * window.span_seconds,
+        max_samples_per_series: 2 * window.min_samples + 4,
+        max_age_seconds: window.span_seconds + 2.0 * spacing,
         max_series: 1_000_000,
-        min_spacing_seconds: spacing(window),
+        min_spacing_seconds: spacing,
     }
 }
 
 /// Seconds between two kept samples, and the background sampler's period.
 pub fn spacing(window: &StatusWindow) -> f64 {
-    (window.span_seconds / (2 * window.min_samples.max(1)) as f64).max(1.0)
+    (window.span_seconds / (window.min_samples + 1) as f64).max(1.0)
 }
 
 /// Add the snapshot to the datasource's histories: per partition for the status, per
@@ -243,9 +245,10 @@ mod tests {
         // No commit: no status for the row, and a group with nothing to judge has none.
         assert_eq!(last.partitions[2], None);
         assert!(!last.groups.contains_key("app") && !last.groups.contains_key("denied"));
-        // The history keeps a sample per spacing (5 s) over two spans, not one per snapshot.
+        // The history keeps a sample per spacing (60 / 7 s) over a span and two spacings, not
+        // one per snapshot.
         let kept = history.samples("flink", "clicks", 0).len();
-        assert!((20..=25).contains(&kept), "{kept} samples kept of 101");
+        assert!((8..=10).contains(&kept), "{kept} samples kept of 101");
     }
 
     #[test]
