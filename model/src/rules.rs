@@ -89,9 +89,12 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
         return Verdict::unknown(e.clone());
     }
     let mut verdicts = Vec::new();
+    // Two samples' rates see a committing consumer's sawtooth as growth by luck; once the
+    // commit-by-commit status judges the group, its WARN is the one word on growth.
+    let lag_growing = f.lag_growing.filter(|_| f.consumer_status.is_none());
     if let Some(lag) = f.lag {
         let h = Health::grade(lag, t.lag_warning, t.lag_critical);
-        let growing = if f.lag_growing == Some(true) {
+        let growing = if lag_growing == Some(true) {
             " and growing"
         } else {
             ""
@@ -107,7 +110,7 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
             ),
         });
         // Lag that keeps growing is the operators' "not keeping up", whatever its size.
-        if h == Health::Ok && f.lag_growing == Some(true) && lag > 0.0 {
+        if h == Health::Ok && lag_growing == Some(true) && lag > 0.0 {
             verdicts.push(Verdict::new(
                 Health::Warning,
                 format!("lag {lag:.0} messages and growing"),
@@ -283,6 +286,17 @@ mod tests {
         let v = consumer_group(&f, &t());
         assert_eq!(v.health, Health::Warning);
         assert!(v.reason.contains("growing"), "{}", v.reason);
+        // Judged commit by commit, the group's own status speaks for growth instead.
+        f.consumer_status = Some(GroupVerdict {
+            status: GroupStatus::Ok,
+            reason: "every partition keeps up".into(),
+        });
+        assert_eq!(consumer_group(&f, &t()).health, Health::Ok);
+        f.consumer_status = Some(GroupVerdict {
+            status: GroupStatus::Warn,
+            reason: "WARN on 1 partition(s)".into(),
+        });
+        assert_eq!(consumer_group(&f, &t()).health, Health::Warning);
     }
 
     #[test]

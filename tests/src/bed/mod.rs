@@ -5,8 +5,13 @@
 //! Each part is a module: [`process`] (spawn, PID files, readiness, signals), the components,
 //! and the fault knobs on them. The jars come from Maven Central through the poms in
 //! `tests/bed/` (`tests/bed/fetch-jars.sh`), cached under `.cache/bed/`.
+//!
+//! - [`burrow`]: Debian's Burrow (1.2.1) on the bed's Kafka cluster, the reference
+//!   implementation of the consumer-status rules, as the peer of the datasource's verdicts;
+//!   not part of [`assembly::Bed`]: a test or bench starts it on the cluster.
 
 pub mod assembly;
+pub mod burrow;
 pub mod control;
 pub mod flink;
 pub mod kafka;

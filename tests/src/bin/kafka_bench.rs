@@ -25,18 +25,19 @@
 //!   cargo run --release -p pipeline-tests --bin kafka_bench -- [topics] [partitions] [stages e.g. 50,500,2000]
 //! ```
 //!
-//! Burrow is the Debian package (`apt-get install -y burrow`, binary `/usr/bin/Burrow`); without
-//! it that part is skipped. Everything the bench starts ends with it.
+//! Burrow is the Debian package (`apt-get install -y burrow`, binary `/usr/bin/Burrow`), started
+//! by the bed's `burrow` module; without it that part is skipped. Everything the bench starts
+//! ends with it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use pipeline_tests::bed::burrow::{self, Burrow, BurrowOptions};
 use pipeline_tests::bed::kafka::KafkaBed;
-use pipeline_tests::bed::process::{free_port, http, log_tail, Process};
 use pipeline_tests::{Answer, DatasourceConfig, PluginHost};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -59,9 +60,6 @@ const TOPICS_BOUND: Duration = Duration::from_secs(600);
 /// Burrow reads all of `__consumer_offsets` from the start before it lists every group.
 const BURROW_BOUND: Duration = Duration::from_secs(300);
 const BURROW_CLUSTER: &str = "bed";
-/// The highest version Burrow 1.2.1's client accepts: "2.2.0" and up end in
-/// "Unknown Kafka Version". Kafka 3.7 still answers these older request versions.
-const BURROW_KAFKA_VERSION: &str = "2.1.0";
 
 /// What the bench writes, so that every expected lag is known without asking Kafka.
 struct Plan {
@@ -524,105 +522,6 @@ struct BurrowRun {
     failed_requests: usize,
 }
 
-/// Warnings and errors of Burrow's JSON log, one line per distinct message with its count,
-/// and any line that is not JSON (a Go panic).
-fn burrow_problems(log: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut order = Vec::new();
-    for line in text.lines() {
-        let key = match serde_json::from_str::<Value>(line) {
-            Ok(v) => {
-                let level = v["level"].as_str().unwrap_or_default();
-                if !matches!(level, "warn" | "error" | "panic" | "fatal" | "dpanic") {
-                    continue;
-                }
-                let mut v = v;
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("ts");
-                    // Per-partition fields would make every line distinct.
-                    for k in ["offset", "partition", "group", "topic"] {
-                        o.remove(k);
-                    }
-                }
-                v.to_string()
-            }
-            Err(_) if line.trim().is_empty() || line.starts_with("Reading configuration") => {
-                continue
-            }
-            Err(_) => line.to_string(),
-        };
-        let n = seen.entry(key.clone()).or_insert(0);
-        if *n == 0 {
-            order.push(key);
-        }
-        *n += 1;
-    }
-    order
-        .into_iter()
-        .map(|k| format!("{}x {k}", seen[&k]))
-        .collect()
-}
-
-fn burrow_config(bed: &KafkaBed, dir: &Path, port: u16) -> String {
-    let quoted = |list: String| {
-        list.split(',')
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let servers = quoted(bed.kafka.bootstrap());
-    let zookeeper = quoted(bed.kafka.zookeeper_connect().to_string());
-    format!(
-        r#"[general]
-pidfile="{pidfile}"
-
-[logging]
-level="info"
-
-[zookeeper]
-servers=[{zookeeper}]
-timeout=6
-root-path="/burrow"
-
-[client-profile.bed]
-client-id="burrow-bench"
-kafka-version="{BURROW_KAFKA_VERSION}"
-
-[cluster.{BURROW_CLUSTER}]
-class-name="kafka"
-servers=[{servers}]
-client-profile="bed"
-topic-refresh=60
-offset-refresh=10
-
-[consumer.{BURROW_CLUSTER}]
-class-name="kafka"
-cluster="{BURROW_CLUSTER}"
-servers=[{servers}]
-client-profile="bed"
-offsets-topic="__consumer_offsets"
-start-latest=false
-group-whitelist="^bench-g.*$"
-
-[storage.default]
-class-name="inmemory"
-workers=20
-intervals=10
-expire-group=604800
-min-distance=1
-
-[evaluator.default]
-class-name="caching"
-expire-cache=10
-
-[httpserver.default]
-address="127.0.0.1:{port}"
-"#,
-        pidfile = dir.join("burrow.pid").display(),
-    )
-}
-
 /// Starts Burrow on the bed, waits until it lists all `groups`, then scrapes every group's lag
 /// one request after another (twice: the second pass hits its evaluator's 10 s cache).
 /// `Err` says why Burrow could not be measured, with its log's warnings and errors.
@@ -632,68 +531,22 @@ fn run_burrow(
     groups: usize,
     run_dir: &Path,
 ) -> Result<BurrowRun, String> {
-    let Some(bin) = ["/usr/bin/Burrow", "/usr/bin/burrow"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        return Err("Burrow is not installed (apt-get install -y burrow)".into());
-    };
-    let dir = run_dir.join("burrow");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let port = free_port();
-    std::fs::write(dir.join("burrow.toml"), burrow_config(bed, &dir, port))
-        .map_err(|e| e.to_string())?;
-    let log = dir.join("burrow.log");
-    let mut cmd = Command::new(bin);
-    cmd.arg("-config-dir").arg(&dir);
-    let mut burrow = Process::spawn("burrow", cmd, &log);
-    let explain = |why: String| {
-        let problems = burrow_problems(&log);
-        let lines = if problems.is_empty() {
-            format!("(no warnings; log tail:)\n{}", log_tail(&log, 2000))
-        } else {
-            problems
-                .iter()
-                .take(12)
-                .map(|l| format!("  {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        format!("{why}; Burrow's log {}:\n{lines}", log.display())
-    };
-    let timeout = Duration::from_secs(10);
-    let get = |path: &str| -> Result<Value, String> {
-        let body = http(port, "GET", path, timeout)?;
-        serde_json::from_str(&body).map_err(|e| format!("{path}: not JSON: {e}"))
-    };
+    let mut options = BurrowOptions::new(BURROW_CLUSTER, "^bench-g.*$");
+    options.client_id = "burrow-bench".into();
+    let burrow = Burrow::try_start(&bed.kafka, run_dir, options)?;
+    let listed_after = burrow.wait_listed(
+        |names| {
+            let n = names.iter().filter(|n| n.starts_with("bench-g")).count();
+            if n >= groups {
+                Ok(())
+            } else {
+                Err(format!("lists {n} of {groups} groups"))
+            }
+        },
+        BURROW_BOUND,
+    )?;
+    let get = |path: &str| burrow.get(path);
     let list_path = format!("/v3/kafka/{BURROW_CLUSTER}/consumer");
-    let listed = |v: &Value| {
-        v["consumers"].as_array().map_or(0, |c| {
-            c.iter()
-                .filter(|n| n.as_str().is_some_and(|n| n.starts_with("bench-g")))
-                .count()
-        })
-    };
-    let started = Instant::now();
-    let mut last = String::from("no answer yet");
-    loop {
-        if !burrow.running() {
-            return Err(explain(format!("Burrow exited ({last})")));
-        }
-        match get(&list_path) {
-            Ok(v) if listed(&v) >= groups => break,
-            Ok(v) => last = format!("lists {} of {groups} groups", listed(&v)),
-            Err(e) => last = e,
-        }
-        if started.elapsed() > BURROW_BOUND {
-            return Err(explain(format!(
-                "Burrow did not list every group within {} s ({last})",
-                BURROW_BOUND.as_secs()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let listed_after = started.elapsed();
 
     // One scrape: the group list, then each group's lag, as a collector of every group does.
     let scrape = || {
@@ -731,9 +584,12 @@ fn run_burrow(
         wrong_lags,
         failed_requests,
     };
-    let problems = burrow_problems(&log);
+    let problems = burrow.problems();
     if !problems.is_empty() {
-        println!("Burrow's log has warnings or errors ({}):", log.display());
+        println!(
+            "Burrow's log has warnings or errors ({}):",
+            burrow.log_path().display()
+        );
         for l in problems.iter().take(8) {
             println!("  {l}");
         }
@@ -883,7 +739,8 @@ async fn main() -> ExitCode {
 
     println!();
     println!(
-        "peer: Burrow 1.2.1 (Debian), kafka-version {BURROW_KAFKA_VERSION}, reading __consumer_offsets, {} groups:",
+        "peer: Burrow 1.2.1 (Debian), kafka-version {}, reading __consumer_offsets, {} groups:",
+        burrow::KAFKA_VERSION,
         last.groups
     );
     match run_burrow(&bed, &plan, last.groups, &run_dir) {
