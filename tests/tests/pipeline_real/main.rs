@@ -105,12 +105,16 @@ async fn the_jobs_real_group_links_its_topics_to_the_job_without_a_description()
         group["detail__lag"].as_f64().is_some(),
         "the group's lag comes from its committed offsets: {group:?}"
     );
-    // Each source vertex the group feeds reads one of the topics (Flink names it after it).
+    // Each source vertex of the job the group feeds reads one of the topics (Flink names it
+    // after it). Jobs cancelled by other tests stay in Flink's history and are linked too.
     let edges = rows(answer.frame("edges"));
     let prefix = format!("flink/{job}/");
-    for e in edges.iter().filter(|e| e["source"] == group_id().as_str()) {
+    let into_job = |e: &&HashMap<String, Value>| {
+        e["source"] == group_id().as_str()
+            && e["target"].as_str().is_some_and(|t| t.starts_with(&prefix))
+    };
+    for e in edges.iter().filter(into_job) {
         let target = e["target"].as_str().unwrap();
-        assert!(target.starts_with(&prefix), "{e:?}");
         let vertex = nodes.iter().find(|n| n["id"] == target).unwrap();
         let title = vertex["title"].as_str().unwrap_or_default();
         assert!(
