@@ -22,9 +22,13 @@
 //! agreement where the two coincide: STOP after the cancel (Burrow: no commit for longer than
 //! its window spans, checked ahead of its zero-lag rule; ours: no commit moved over the window,
 //! and our samples, taken between commits, are not at lag 0 while the generator produces),
-//! WARN on the slowed job (both see the backlog grow at each commit), and OK on the healthy
-//! job and once it runs again. REWIND is where they differ, by rule order and by facts; see
-//! the reset in [`a_cancelled_job_makes_its_group_stop_a_reset_rewind_and_a_resubmit_ok`].
+//! and OK on the healthy job and once it runs again. On the slowed job the comparison is
+//! printed, not asserted: Burrow's WARN needs every one of a partition's last 8 commits at a
+//! lag no lower than the one before, and a slowed job that still drains its 18 partitions in
+//! turn lets some partition's lag dip between two commits, on a loaded 2-core machine for
+//! minutes (CI saw Burrow OK on all 18 partitions at a total lag of 2310 and growing). REWIND
+//! is where they differ, by rule order and by facts; see the reset in
+//! [`a_cancelled_job_makes_its_group_stop_a_reset_rewind_and_a_resubmit_ok`].
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -410,8 +414,8 @@ async fn a_slowed_job_makes_its_group_warn_and_recovers_to_ok() {
         reason.contains("WARN on") && reason.contains("lag never fell"),
         "{reason}"
     );
+    // Printed for the record; Burrow's stricter per-partition WARN is not asserted (header).
     peer.settle(&host, &ds, "WARN", warn_after).await;
-    peer.assert_agrees();
 
     let mut peer = Peer::new("unslowed job", "OK", burrow_ok);
     bed().roas.unslow_operator();
