@@ -4,6 +4,7 @@
 //! - [`bottleneck`]: which vertex is the root cause of backpressure.
 //! - [`consumer_status`]: Burrow-style OK/WARN/STALL/STOP/REWIND from sampled consumer offsets.
 //! - [`health`]: the four health states and how they combine.
+//! - [`query_type`]: every query type the datasource serves, with its label and upstream.
 //! - [`rules`]: the operators' health rules, one function per thing judged.
 //! - [`thresholds`]: the operator-tunable limits behind every verdict.
 //! - [`topology`]: the pipeline as a graph of nodes (with verdicts and numbers) and edges.
@@ -11,10 +12,12 @@
 pub mod bottleneck;
 pub mod consumer_status;
 pub mod health;
+pub mod query_type;
 pub mod rules;
 pub mod thresholds;
 pub mod topology;
 
 pub use health::Health;
+pub use query_type::QueryType;
 pub use thresholds::Thresholds;
 pub use topology::{Edge, Node, NodeKind, Stat, Topology};
