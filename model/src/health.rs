@@ -39,12 +39,23 @@ impl Health {
 
     /// Grafana palette colour names, so the built-in Node Graph and our panel agree.
     pub fn color(self) -> &'static str {
+        self.colors().palette
+    }
+
+    /// Position in [`HEALTH_COLORS`] (and in every list ordered like it: ok, warning, critical,
+    /// unknown).
+    pub fn slot(self) -> usize {
         match self {
-            Health::Ok => "green",
-            Health::Warning => "orange",
-            Health::Critical => "red",
-            Health::Unknown => "gray",
+            Health::Ok => 0,
+            Health::Warning => 1,
+            Health::Critical => 2,
+            Health::Unknown => 3,
         }
+    }
+
+    /// How this state is coloured.
+    pub fn colors(self) -> &'static HealthColors {
+        &HEALTH_COLORS[self.slot()]
     }
 
     /// The worst of a set of verdicts; `Ok` for an empty set.
@@ -65,6 +76,48 @@ impl Health {
         }
     }
 }
+
+/// How a health state is coloured, everywhere it is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthColors {
+    pub health: Health,
+    /// Grafana palette name: what the frames' `color` field and arc thresholds carry, and what
+    /// the panel shim resolves with the live theme (`theme.visualization.getColorByName`).
+    pub palette: &'static str,
+    /// Hex in the dark theme: the panel's colour until the shim hands over Grafana's.
+    pub dark: &'static str,
+    /// Hex in the light theme (Grafana's `getColorByName` of `palette` in the light theme).
+    pub light: &'static str,
+}
+
+/// Health colours in slot order (ok, warning, critical, unknown), the one definition the panel
+/// and the generated TypeScript (`cargo xtask contract`) read.
+pub const HEALTH_COLORS: [HealthColors; 4] = [
+    HealthColors {
+        health: Health::Ok,
+        palette: "green",
+        dark: "#73bf69",
+        light: "#56a64b",
+    },
+    HealthColors {
+        health: Health::Warning,
+        palette: "orange",
+        dark: "#ff9830",
+        light: "#ff780a",
+    },
+    HealthColors {
+        health: Health::Critical,
+        palette: "red",
+        dark: "#f2495c",
+        light: "#e02f44",
+    },
+    HealthColors {
+        health: Health::Unknown,
+        palette: "gray",
+        dark: "#8e8e8e",
+        light: "#808080",
+    },
+];
 
 impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,5 +166,15 @@ mod tests {
         .map(|h| h.code())
         .collect();
         assert_eq!(codes, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn colour_slots_follow_the_table() {
+        for (i, c) in HEALTH_COLORS.iter().enumerate() {
+            assert_eq!(c.health.slot(), i);
+            assert_eq!(c.health.colors(), c);
+        }
+        assert_eq!(Health::Critical.color(), "red");
+        assert_eq!(Health::Unknown.color(), "gray");
     }
 }

@@ -2,6 +2,7 @@
 //! states and card geometry are CSS classes, so a theme switch rewrites one style sheet instead
 //! of touching every node.
 
+use pipeline_model::health::HEALTH_COLORS;
 use pipeline_model::Health;
 
 /// Grafana theme colours the panel uses. Defaults are Grafana's dark theme.
@@ -14,7 +15,7 @@ pub struct Theme {
     pub text_secondary: String,
     pub border: String,
     pub primary: String,
-    /// Colours of ok, warning, critical, unknown (Grafana's green, orange, red, gray).
+    /// Colours of ok, warning, critical, unknown (`HEALTH_COLORS` order; defaults are their dark hex).
     pub health: [String; 4],
 }
 
@@ -28,24 +29,14 @@ impl Default for Theme {
             text_secondary: "rgba(204, 204, 220, 0.65)".into(),
             border: "rgba(204, 204, 220, 0.2)".into(),
             primary: "#6e9fff".into(),
-            health: [
-                "#73bf69".into(),
-                "#ff9830".into(),
-                "#f2495c".into(),
-                "#8e8e8e".into(),
-            ],
+            health: HEALTH_COLORS.map(|c| c.dark.to_string()),
         }
     }
 }
 
-/// Class suffix and colour slot of each health state.
+/// Colour slot of each health state (its place in `pipeline_model::health::HEALTH_COLORS`).
 pub fn health_slot(h: Health) -> usize {
-    match h {
-        Health::Ok => 0,
-        Health::Warning => 1,
-        Health::Critical => 2,
-        Health::Unknown => 3,
-    }
+    h.slot()
 }
 
 impl Theme {
@@ -168,8 +159,8 @@ pub fn style_sheet(t: &Theme, g: &CardGeometry) -> String {
         border = t.border,
         primary = t.primary,
         bg = t.background,
-        crit = t.health[2],
-        warn = t.health[1],
+        crit = t.health_color(Health::Critical),
+        warn = t.health_color(Health::Warning),
         shadow = if t.dark { "0.5" } else { "0.15" },
         main_size = if g.compact { 12 } else { 15 },
     );
@@ -190,8 +181,9 @@ pub fn style_sheet(t: &Theme, g: &CardGeometry) -> String {
         place(&mut css, "second", w / 2.0 - 10.0, h / 2.0 - 14.0);
         place(&mut css, "badge", w / 2.0 - 4.0, y0 - 5.0);
     }
-    for (i, name) in ["ok", "warning", "critical", "unknown"].iter().enumerate() {
-        let c = &t.health[i];
+    for colors in &HEALTH_COLORS {
+        let name = colors.health.as_str();
+        let c = t.health_color(colors.health);
         css.push_str(&format!(
             ".pht .h-{name} .stripe,.pht .a-{name},.pht .ov-{name},.pht i.h-{name}{{fill:{c};background:{c}}}\
 .pht .h-{name} .card{{stroke:{c}}}.pht .h-{name} .badge,.pht .tooltip .h-{name}{{fill:{c};color:{c}}}"
