@@ -3,7 +3,8 @@
 //!
 //! - [`bottleneck`]: which vertex is the root cause of backpressure.
 //! - [`consumer_status`]: Burrow-style OK/WARN/STALL/STOP/REWIND from sampled consumer offsets.
-//! - [`health`]: the four health states and how they combine.
+//! - [`frame_contract`]: the frame, field and node-id names the backend writes and the panel reads.
+//! - [`health`]: the four health states, how they combine and how they are coloured.
 //! - [`query_type`]: every query type the datasource serves, with its label and upstream.
 //! - [`rules`]: the operators' health rules, one function per thing judged.
 //! - [`thresholds`]: the operator-tunable limits behind every verdict.
@@ -11,6 +12,7 @@
 
 pub mod bottleneck;
 pub mod consumer_status;
+pub mod frame_contract;
 pub mod health;
 pub mod query_type;
 pub mod rules;

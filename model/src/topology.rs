@@ -104,7 +104,7 @@ pub struct Edge {
 impl Edge {
     pub fn new(source: &str, target: &str, label: impl Into<String>) -> Edge {
         Edge {
-            id: format!("{source}->{target}"),
+            id: crate::frame_contract::edge_id(source, target),
             source: source.into(),
             target: target.into(),
             label: label.into(),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use pipeline_model::frame_contract::{self, edge_fields as E, frames as F, node_fields as N};
 use pipeline_model::{Health, NodeKind};
 
 use crate::frames::{Frame, PanelData};
@@ -18,12 +19,7 @@ pub struct Shown {
 }
 
 /// Arc fractions (ok, warning, critical, unknown), as in Grafana's Node Graph.
-pub const ARCS: [(&str, Health); 4] = [
-    ("arc__ok", Health::Ok),
-    ("arc__warning", Health::Warning),
-    ("arc__critical", Health::Critical),
-    ("arc__unknown", Health::Unknown),
-];
+pub const ARCS: [(&str, Health); 4] = frame_contract::ARC_FIELDS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphNode {
@@ -113,11 +109,11 @@ pub fn read_graph(data: &PanelData) -> Result<Graph, Problem> {
     if frames.is_empty() {
         return Err(Problem::NoData);
     }
-    let is_edges = |f: &Frame| f.field("source").is_some() && f.field("target").is_some();
+    let is_edges = |f: &Frame| f.field(E::SOURCE).is_some() && f.field(E::TARGET).is_some();
     let find = |pred: &dyn Fn(&Frame) -> bool| frames.iter().copied().find(|(_, f)| pred(f));
-    let edges_frame = find(&|f| is_edges(f)).or_else(|| find(&|f| f.name == "edges"));
-    let nodes_frame =
-        find(&|f| f.name == "nodes").or_else(|| find(&|f| !is_edges(f) && f.field("id").is_some()));
+    let edges_frame = find(&|f| is_edges(f)).or_else(|| find(&|f| f.name == F::EDGES));
+    let nodes_frame = find(&|f| f.name == F::NODES)
+        .or_else(|| find(&|f| !is_edges(f) && f.field(N::ID).is_some()));
     let Some((nodes_index, nodes_frame)) = nodes_frame else {
         let seen: Vec<String> = frames
             .iter()
@@ -161,7 +157,7 @@ fn shown(frame: &Frame, name: &str, row: usize) -> Option<Shown> {
 }
 
 fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
-    let Some(ids) = frame.field("id") else {
+    let Some(ids) = frame.field(N::ID) else {
         return Err(Problem::Malformed(format!(
             "the nodes frame has no \"id\" field (it has {}).",
             frame.field_names()
@@ -188,18 +184,18 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
                 .unwrap_or(0.0);
         }
         let health = frame
-            .field("health")
+            .field(N::HEALTH)
             .and_then(|f| f.column.raw_text(row))
             .and_then(|h| parse_health(&h))
             .unwrap_or_else(|| health_from_arcs(&arcs));
         let details = frame
             .fields
             .iter()
-            .filter(|f| f.name.starts_with("detail__"))
+            .filter(|f| f.name.starts_with(N::DETAIL_PREFIX))
             .filter_map(|f| {
                 let text = f.column.display(row).filter(|t| !t.is_empty())?;
                 let label = if f.label == f.name {
-                    f.name["detail__".len()..].to_string()
+                    f.name[N::DETAIL_PREFIX.len()..].to_string()
                 } else {
                     f.label.clone()
                 };
@@ -210,24 +206,24 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
                 })
             })
             .collect();
-        let title = text(frame, "title", row);
+        let title = text(frame, N::TITLE, row);
         seen.insert(id.clone(), graph.nodes.len());
         graph.nodes.push(GraphNode {
             title: if title.is_empty() { id.clone() } else { title },
-            subtitle: text(frame, "subtitle", row),
-            kind: NodeKind::parse(text(frame, "kind", row).trim()),
+            subtitle: text(frame, N::SUBTITLE, row),
+            kind: NodeKind::parse(text(frame, N::KIND, row).trim()),
             health,
-            reason: text(frame, "reason", row),
-            main: shown(frame, "mainstat", row),
-            secondary: shown(frame, "secondarystat", row),
+            reason: text(frame, N::REASON, row),
+            main: shown(frame, N::MAINSTAT, row),
+            secondary: shown(frame, N::SECONDARYSTAT, row),
             details,
             arcs,
             color: frame
-                .field("color")
+                .field(N::COLOR)
                 .and_then(|f| f.column.raw_text(row))
                 .filter(|c| !c.trim().is_empty()),
             bottleneck: frame
-                .field("bottleneck")
+                .field(N::BOTTLENECK)
                 .is_some_and(|f| f.column.flag(row)),
             row,
             id,
@@ -249,7 +245,7 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
 }
 
 fn read_edges(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
-    let (Some(sources), Some(targets)) = (frame.field("source"), frame.field("target")) else {
+    let (Some(sources), Some(targets)) = (frame.field(E::SOURCE), frame.field(E::TARGET)) else {
         return Err(Problem::Malformed(format!(
             "the edges frame needs \"source\" and \"target\" fields (it has {}).",
             frame.field_names()
@@ -268,17 +264,17 @@ fn read_edges(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
         let t = targets.column.raw_text(row).unwrap_or_default();
         match (index.get(s.as_str()), index.get(t.as_str())) {
             (Some(&source), Some(&target)) => {
-                let id = text(frame, "id", row);
+                let id = text(frame, E::ID, row);
                 edges.push(GraphEdge {
                     id: if id.is_empty() {
-                        format!("{s}->{t}")
+                        frame_contract::edge_id(&s, &t)
                     } else {
                         id
                     },
                     source,
                     target,
-                    main: shown(frame, "mainstat", row),
-                    secondary: shown(frame, "secondarystat", row),
+                    main: shown(frame, E::MAINSTAT, row),
+                    secondary: shown(frame, E::SECONDARYSTAT, row),
                 });
             }
             _ => dangling.push(format!("{s} -> {t}")),

@@ -22,6 +22,7 @@ use web_sys::{Element, Event, MouseEvent, WheelEvent};
 
 use frames::{Column, Field, Frame, PanelData};
 use layout::Direction;
+use pipeline_model::frame_contract::node_fields;
 use render::{Scene, Target};
 
 /// A DOM listener: element, event name and the Rust closure behind it.
@@ -117,7 +118,7 @@ impl TopologyPanel {
             } else {
                 Direction::LeftRight
             },
-            secondary_is_main: main_stat == "secondarystat",
+            secondary_is_main: main_stat == node_fields::SECONDARYSTAT,
             compact,
             show_thresholds,
             show_legend,

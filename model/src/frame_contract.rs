@@ -1,0 +1,172 @@
+//! The names the frames are written and read by, defined once: frame names, the Node Graph
+//! fields of the `nodes` and `edges` frames (Grafana's names, plus `kind`, `health`, `reason`
+//! and `bottleneck` of our own), the fields of the `health` series, the metrics the `health`
+//! query accepts, and how node and edge ids are built. The backend writes these, the panel (Rust
+//! and its shim) reads them; the shim's copy is generated (`cargo xtask contract`), and a test
+//! fails when the two drift.
+
+use crate::Health;
+
+// Each group is a module of `&str` constants plus `ALL` (constant name, value) listing them, so
+// the generated TypeScript carries every name without a second list.
+macro_rules! names {
+    ($($(#[doc = $doc:literal])+ $module:ident { $($(#[doc = $fdoc:literal])* $name:ident = $value:literal;)+ })+) => {
+        $(
+            $(#[doc = $doc])+
+            pub mod $module {
+                $($(#[doc = $fdoc])* pub const $name: &str = $value;)+
+
+                /// Every name of this group as (constant, value), in declaration order.
+                pub const ALL: &[(&str, &str)] = &[$((stringify!($name), $value),)+];
+            }
+        )+
+    };
+}
+
+names! {
+    /// Names of the frames.
+    frames {
+        NODES = "nodes";
+        EDGES = "edges";
+        /// The alerting series of the `health` query.
+        HEALTH = "health";
+    }
+
+    /// Fields of the `nodes` frame. `id` is the only one a frame must have.
+    node_fields {
+        ID = "id";
+        TITLE = "title";
+        SUBTITLE = "subtitle";
+        MAINSTAT = "mainstat";
+        SECONDARYSTAT = "secondarystat";
+        /// Grafana palette name of the node's health ([`crate::Health::color`]).
+        COLOR = "color";
+        /// A [`crate::NodeKind`] name.
+        KIND = "kind";
+        /// A [`crate::Health`] name.
+        HEALTH = "health";
+        REASON = "reason";
+        /// True on the node named as the root cause.
+        BOTTLENECK = "bottleneck";
+        /// Prefix of the arc fractions: `arc__ok`, `arc__warning`, ... (see [`super::ARC_FIELDS`]).
+        ARC_PREFIX = "arc__";
+        /// Prefix of the tooltip details: `detail__reason`, `detail__<stat>` (see [`super::detail_field`]).
+        DETAIL_PREFIX = "detail__";
+    }
+
+    /// Fields of the `edges` frame.
+    edge_fields {
+        ID = "id";
+        SOURCE = "source";
+        TARGET = "target";
+        MAINSTAT = "mainstat";
+        SECONDARYSTAT = "secondarystat";
+    }
+
+    /// Keys of the `nodes` frame's custom metadata.
+    node_meta {
+        /// The pipeline's verdict (a [`crate::Health`] name).
+        VERDICT = "verdict";
+        /// Id of the bottleneck node, or null.
+        BOTTLENECK = "bottleneck";
+    }
+
+    /// Label fields of the `health` series; the value field is [`super::metric_field`].
+    health_fields {
+        NODE = "node";
+        KIND = "kind";
+        JOB = "job";
+    }
+
+    /// Prefixes of node ids (see [`super::topic_id`] and its siblings).
+    node_ids {
+        TOPIC = "kafka/topic/";
+        GROUP = "kafka/group/";
+        VERTEX = "flink/";
+        DATABASE = "db/";
+        /// The one node drawn when the Flink REST API does not answer.
+        FLINK_UNREACHABLE = "flink";
+    }
+}
+
+/// The arc fraction field of each health state, in slot order, as in Grafana's Node Graph.
+pub const ARC_FIELDS: [(&str, Health); 4] = [
+    ("arc__ok", Health::Ok),
+    ("arc__warning", Health::Warning),
+    ("arc__critical", Health::Critical),
+    ("arc__unknown", Health::Unknown),
+];
+
+/// The arc fraction field of a health state: `arc__critical`.
+pub fn arc_field(h: Health) -> &'static str {
+    ARC_FIELDS[h.slot()].0
+}
+
+/// The tooltip detail field of a stat: `detail__time_lag` for "time lag".
+pub fn detail_field(stat: &str) -> String {
+    format!("{}{}", node_fields::DETAIL_PREFIX, stat.replace(' ', "_"))
+}
+
+/// The value field of the `health` series for a metric: `time_lag` for "time lag".
+pub fn metric_field(metric: &str) -> String {
+    metric.replace(' ', "_")
+}
+
+/// Which number the `health` query returns per node (its `metric`).
+pub const HEALTH_METRICS: &[&str] = &[
+    "status",
+    "lag",
+    "time lag",
+    "backpressure",
+    "busy",
+    "watermark lag",
+    "checkpoint age",
+];
+
+pub fn topic_id(name: &str) -> String {
+    format!("{}{name}", node_ids::TOPIC)
+}
+
+pub fn group_id(name: &str) -> String {
+    format!("{}{name}", node_ids::GROUP)
+}
+
+pub fn vertex_id(job: &str, vertex: &str) -> String {
+    format!("{}{job}/{vertex}", node_ids::VERTEX)
+}
+
+pub fn database_id(name: &str) -> String {
+    format!("{}{name}", node_ids::DATABASE)
+}
+
+/// An edge's id when the frame gives none: `source->target`.
+pub fn edge_id(source: &str, target: &str) -> String {
+    format!("{source}->{target}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arc_fields_are_the_prefix_and_the_health_name_in_slot_order() {
+        for (i, (name, h)) in ARC_FIELDS.iter().enumerate() {
+            assert_eq!(h.slot(), i);
+            assert_eq!(*name, format!("{}{}", node_fields::ARC_PREFIX, h.as_str()));
+            assert_eq!(arc_field(*h), *name);
+        }
+    }
+
+    #[test]
+    fn ids_and_derived_field_names_keep_their_shape() {
+        assert_eq!(topic_id("clicks"), "kafka/topic/clicks");
+        assert_eq!(group_id("g"), "kafka/group/g");
+        assert_eq!(vertex_id("j1", "v1"), "flink/j1/v1");
+        assert_eq!(database_id("postgres: orders"), "db/postgres: orders");
+        assert_eq!(edge_id("a", "b"), "a->b");
+        assert_eq!(detail_field("time lag"), "detail__time_lag");
+        assert_eq!(metric_field("checkpoint age"), "checkpoint_age");
+        assert_eq!(node_fields::ALL[0], ("ID", "id"));
+        assert_eq!(frames::ALL.len(), 3);
+    }
+}
