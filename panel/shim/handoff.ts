@@ -14,21 +14,19 @@ import {
   type PanelData,
 } from '@grafana/data';
 
+import { EDGE_FIELDS, FRAMES, HEALTH_COLORS, NODE_FIELDS } from './generated/contract';
 import type { WasmPanel } from './wasm';
 
 export interface TopologyOptions {
   orientation: 'LR' | 'TB';
-  mainStat: 'mainstat' | 'secondarystat';
+  mainStat: typeof NODE_FIELDS.MAINSTAT | typeof NODE_FIELDS.SECONDARYSTAT;
   compact: boolean;
   showThresholds: boolean;
   showLegend: boolean;
 }
 
-/** Grafana palette names of ok, warning, critical, unknown (pipeline_model::Health::color). */
-const HEALTH_COLORS = ['green', 'orange', 'red', 'gray'];
-
 /** Fields that are fractions or flags, never shown as text: no need to format them. */
-const unformatted = (name: string) => name.startsWith('arc__') || name === 'bottleneck';
+const unformatted = (name: string) => name.startsWith(NODE_FIELDS.ARC_PREFIX) || name === NODE_FIELDS.BOTTLENECK;
 
 export function queryError(data: PanelData): string | undefined {
   const errors = [...(data.errors ?? []), ...(data.error ? [data.error] : [])];
@@ -72,8 +70,8 @@ function handField(p: WasmPanel, field: Field, theme: GrafanaTheme2) {
 export function nodesFrame(series: DataFrame[]): DataFrame | undefined {
   const has = (f: DataFrame, n: string) => f.fields.some((x) => x.name === n);
   return (
-    series.find((f) => f.name === 'nodes' && f.fields.length) ??
-    series.find((f) => has(f, 'id') && !(has(f, 'source') && has(f, 'target')))
+    series.find((f) => f.name === FRAMES.NODES && f.fields.length) ??
+    series.find((f) => has(f, NODE_FIELDS.ID) && !(has(f, EDGE_FIELDS.SOURCE) && has(f, EDGE_FIELDS.TARGET)))
   );
 }
 
@@ -110,17 +108,18 @@ export function handOver(p: WasmPanel, data: PanelData, options: TopologyOptions
     c.text.secondary,
     c.border.medium,
     c.primary.main,
-    ...HEALTH_COLORS.map((n) => theme.visualization.getColorByName(n)),
+    // Grafana palette names of ok, warning, critical, unknown, resolved in the current theme.
+    ...HEALTH_COLORS.map((c) => theme.visualization.getColorByName(c.palette)),
   ]);
   p.set_options(
     options.orientation ?? 'LR',
-    options.mainStat ?? 'mainstat',
+    options.mainStat ?? NODE_FIELDS.MAINSTAT,
     !!options.compact,
     !!options.showThresholds,
     options.showLegend ?? true
   );
   const nodes = nodesFrame(data.series);
-  const steps = thresholdSteps(nodes, options.mainStat ?? 'mainstat', theme);
+  const steps = thresholdSteps(nodes, options.mainStat ?? NODE_FIELDS.MAINSTAT, theme);
   p.set_thresholds(steps.labels, steps.colors);
   p.set_has_links(!!nodes?.fields.some((f) => (f.config?.links?.length ?? 0) > 0));
 }

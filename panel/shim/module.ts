@@ -2,6 +2,7 @@
 // (panel/src); this file only declares the options.
 import { PanelPlugin, type SelectableValue } from '@grafana/data';
 
+import { NODE_FIELDS } from './generated/contract';
 import { type TopologyOptions } from './handoff';
 import { TopologyPanel } from './TopologyPanel';
 
@@ -25,8 +26,8 @@ export const plugin = new PanelPlugin<TopologyOptions>(TopologyPanel)
       )
       .addRadio(
         choice('mainStat', 'Main stat', 'Which number is shown large on each node', [
-          { value: 'mainstat', label: 'Main stat' },
-          { value: 'secondarystat', label: 'Secondary stat' },
+          { value: NODE_FIELDS.MAINSTAT, label: 'Main stat' },
+          { value: NODE_FIELDS.SECONDARYSTAT, label: 'Secondary stat' },
         ])
       )
       .addBooleanSwitch({

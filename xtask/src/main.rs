@@ -4,11 +4,15 @@
 //!   version locked in Cargo.lock (they must match the `wasm-bindgen` crate).
 //! - `cargo xtask dist`: builds both plugins into `dist/<plugin-id>/` exactly as Grafana loads
 //!   them, plus `dist/<plugin-id>-<version>.zip`.
+//! - `cargo xtask contract`: writes the TypeScript generated from model/ (query types,
+//!   thresholds, health colours, frame names); a test fails when the committed files drift.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod contract;
 
 const DATASOURCE_ID: &str = "pipelinehealth-kafkaflink-datasource";
 const PANEL_ID: &str = "pipelinehealth-topology-panel";
@@ -22,7 +26,8 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("tools") => tools(),
         Some("dist") => dist(),
-        _ => Err("usage: cargo xtask <tools|dist>".into()),
+        Some("contract") => contract::contract(),
+        _ => Err("usage: cargo xtask <tools|dist|contract>".into()),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -5,6 +5,7 @@ import type { DataSourceSettings } from '@grafana/data';
 
 import {
   DEFAULT_THRESHOLDS,
+  POSITIVE_THRESHOLDS,
   SECRET_KEYS,
   THRESHOLD_FIELDS,
   type PipelineOptions,
@@ -12,6 +13,7 @@ import {
   type SecretKey,
   type ThresholdKey,
   type Thresholds,
+  WARNING_CRITICAL_PAIRS,
 } from './types';
 
 export type Settings = DataSourceSettings<PipelineOptions, PipelineSecureJsonData>;
@@ -84,15 +86,6 @@ export function withThreshold(thresholds: Thresholds | undefined, key: Threshold
   return Object.keys(next).length ? next : undefined;
 }
 
-const WARNING_CRITICAL_PAIRS: Array<[ThresholdKey, ThresholdKey]> = [
-  ['lagWarning', 'lagCritical'],
-  ['timeLagWarningSeconds', 'timeLagCriticalSeconds'],
-  ['backpressureWarning', 'backpressureCritical'],
-  ['watermarkLagWarningSeconds', 'watermarkLagCriticalSeconds'],
-  ['heapWarning', 'heapCritical'],
-  ['cpuWarning', 'cpuCritical'],
-];
-
 const LABELS = Object.fromEntries(THRESHOLD_FIELDS.map((f) => [f.key, f.label])) as Record<ThresholdKey, string>;
 
 /**
@@ -113,7 +106,7 @@ export function thresholdProblems(t: Thresholds | undefined, fallback: Threshold
       problems.push(`${f.label} is a ratio between 0 and 1, got ${v}`);
     }
   }
-  for (const key of ['checkpointIntervalSeconds', 'checkpointAgeFactor'] as const) {
+  for (const key of POSITIVE_THRESHOLDS) {
     const v = t[key];
     if (v !== undefined && v <= 0) {
       problems.push(`${LABELS[key]} must be more than 0`);

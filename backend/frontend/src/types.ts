@@ -1,78 +1,29 @@
-// Shapes shared by the datasource, its editors and the backend (keys match backend/src/settings.rs
-// and the query JSON the backend parses; see the team brief).
+// Shapes shared by the datasource, its editors and the backend: the keys are the JSON the backend
+// parses (backend/src/settings.rs for the datasource settings, backend/src/query for a query), so
+// renaming one here breaks the backend. Query types, thresholds and health metrics are defined in
+// model/ and generated into ./generated/contract.ts (`cargo xtask contract`); this file
+// re-exports them under their usual names.
 import type { DataQuery, DataSourceJsonData } from '@grafana/data';
 
-export const QUERY_TYPES = [
-  { value: 'topology', label: 'Topology', description: 'Pipeline graph with the health of every node' },
-  { value: 'health', label: 'Health', description: 'One value per component (status or a metric)' },
-  { value: 'consumerLag', label: 'Consumer lag', description: 'Kafka consumer group lag in messages' },
-  { value: 'timeLag', label: 'Time lag', description: 'Kafka consumer group lag in seconds' },
-  { value: 'clusterHealth', label: 'Cluster health', description: 'Kafka brokers and partitions' },
-  { value: 'jobs', label: 'Jobs', description: 'Flink jobs and their state' },
-  { value: 'jobGraph', label: 'Job graph', description: 'Vertices and edges of a Flink job' },
-  { value: 'backpressure', label: 'Backpressure', description: 'Backpressured and busy ratio per vertex' },
-  { value: 'watermarks', label: 'Watermarks', description: 'Watermark lag per vertex' },
-  { value: 'checkpoints', label: 'Checkpoints', description: 'Checkpoint age, duration and failures' },
-  { value: 'taskManagers', label: 'TaskManagers', description: 'Heap and CPU of each TaskManager' },
-] as const;
+import { HEALTH_METRICS, QUERY_TYPES, type ThresholdKey } from './generated/contract';
+
+export {
+  DEFAULT_THRESHOLDS,
+  HEALTH_METRICS,
+  POSITIVE_THRESHOLDS,
+  QUERY_TYPES,
+  THRESHOLD_FIELDS,
+  type ThresholdKey,
+  WARNING_CRITICAL_PAIRS,
+} from './generated/contract';
 
 export type QueryType = (typeof QUERY_TYPES)[number]['value'];
 
 export const GRANULARITIES = ['partition', 'topic', 'group'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-export const HEALTH_METRICS = [
-  'status',
-  'lag',
-  'time lag',
-  'backpressure',
-  'busy',
-  'watermark lag',
-  'checkpoint age',
-] as const;
 export type HealthMetric = (typeof HEALTH_METRICS)[number];
 
-/** camelCase fields of `pipeline_model::Thresholds`, with how the editors label them. */
-export const THRESHOLD_FIELDS = [
-  { key: 'lagWarning', label: 'Lag warning', unit: 'messages' },
-  { key: 'lagCritical', label: 'Lag critical', unit: 'messages' },
-  { key: 'timeLagWarningSeconds', label: 'Time lag warning', unit: 's' },
-  { key: 'timeLagCriticalSeconds', label: 'Time lag critical', unit: 's' },
-  { key: 'backpressureWarning', label: 'Backpressure warning', unit: 'ratio 0..1' },
-  { key: 'backpressureCritical', label: 'Backpressure critical', unit: 'ratio 0..1' },
-  { key: 'busyBottleneck', label: 'Busy bottleneck', unit: 'ratio 0..1' },
-  { key: 'watermarkLagWarningSeconds', label: 'Watermark lag warning', unit: 's' },
-  { key: 'watermarkLagCriticalSeconds', label: 'Watermark lag critical', unit: 's' },
-  { key: 'watermarkStalledSeconds', label: 'Watermark stalled after', unit: 's' },
-  { key: 'checkpointIntervalSeconds', label: 'Checkpoint interval', unit: 's' },
-  { key: 'checkpointAgeFactor', label: 'Checkpoint age factor', unit: 'intervals' },
-  { key: 'heapWarning', label: 'Heap warning', unit: 'ratio 0..1' },
-  { key: 'heapCritical', label: 'Heap critical', unit: 'ratio 0..1' },
-  { key: 'cpuWarning', label: 'CPU warning', unit: 'ratio 0..1' },
-  { key: 'cpuCritical', label: 'CPU critical', unit: 'ratio 0..1' },
-] as const;
-
-/** `Thresholds::default()` in model/src/thresholds.rs, shown as placeholders. */
-export const DEFAULT_THRESHOLDS: Record<(typeof THRESHOLD_FIELDS)[number]['key'], number> = {
-  lagWarning: 1000,
-  lagCritical: 10000,
-  timeLagWarningSeconds: 60,
-  timeLagCriticalSeconds: 300,
-  backpressureWarning: 0.5,
-  backpressureCritical: 0.8,
-  busyBottleneck: 0.8,
-  watermarkLagWarningSeconds: 60,
-  watermarkLagCriticalSeconds: 300,
-  watermarkStalledSeconds: 120,
-  checkpointIntervalSeconds: 60,
-  checkpointAgeFactor: 3,
-  heapWarning: 0.85,
-  heapCritical: 0.95,
-  cpuWarning: 0.9,
-  cpuCritical: 0.98,
-};
-
-export type ThresholdKey = (typeof THRESHOLD_FIELDS)[number]['key'];
 export type Thresholds = Partial<Record<ThresholdKey, number>>;
 
 export interface PipelineQuery extends DataQuery {
