@@ -1,6 +1,20 @@
-//! The operators' health rules (see the domain notes), one function per thing judged. Each
-//! returns a [`Verdict`]: the health and a reason a person can act on. Pure: the backend feeds
-//! them what it measured, the panel and the terminal check show what they say.
+//! The operators' health rules, one function per thing judged. Each returns a [`Verdict`]: the
+//! health and a reason a person can act on. Pure: the backend feeds them what it measured, the
+//! panel and the terminal check show what they say.
+//!
+//! The rules, in short (each limit is a field of [`Thresholds`]; a value at a limit is already
+//! over it, see [`Health::grade`]):
+//! - a topic is critical with an offline partition, warning with an under-replicated one;
+//! - a consumer group is graded by its lag and its time lag; lag that keeps growing is a warning
+//!   whatever its size; a Dead group, or an Empty one with lag left (unless it only commits
+//!   offsets), is critical; a rebalance or a partition without a commit is a warning; its
+//!   Burrow-style status over the sampled window ([`crate::consumer_status`]) counts as it says;
+//! - a Flink vertex is graded by its backpressure and its watermark lag; a watermark stalled
+//!   for `watermark_stalled_seconds` is critical;
+//! - a job's last completed checkpoint older than `checkpoint_age_factor` expected intervals is
+//!   critical, checkpoints failed since it a warning;
+//! - a TaskManager is graded by its heap and its CPU load;
+//! - what could not be looked at is unknown, never ok.
 
 use crate::consumer_status::{GroupStatus, GroupVerdict};
 use crate::{Health, Thresholds};
