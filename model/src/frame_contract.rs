@@ -71,14 +71,14 @@ names! {
         BOTTLENECK = "bottleneck";
     }
 
-    /// Label fields of the `health` series; the value field is [`super::metric_field`].
+    /// Label fields of the `health` series; the value field is [`metric_field`].
     health_fields {
         NODE = "node";
         KIND = "kind";
         JOB = "job";
     }
 
-    /// Prefixes of node ids (see [`super::topic_id`] and its siblings).
+    /// Prefixes of node ids (see [`topic_id`] and its siblings).
     node_ids {
         TOPIC = "kafka/topic/";
         GROUP = "kafka/group/";
