@@ -57,23 +57,11 @@ struct Restore(i32);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        let k = kafka();
         let id = self.0;
-        let restore = || {
-            k.resume_broker(id);
-            if k.pid(id).is_none() {
-                k.start_broker(id);
-            }
-            k.wait_fully_replicated(Duration::from_secs(90));
-        };
-        if std::thread::panicking() {
-            // A second panic while unwinding would abort the whole binary.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(restore)).is_err() {
-                eprintln!("bed_kafka: broker {id} could not be restored");
-            }
-        } else {
-            restore();
-        }
+        bed::undo_in_drop(
+            &format!("bed_kafka: broker {id} could not be restored"),
+            || kafka().restore_brokers(&[id], Duration::from_secs(90)),
+        );
     }
 }
 

@@ -50,26 +50,10 @@ struct RestoreCluster;
 
 impl Drop for RestoreCluster {
     fn drop(&mut self) {
-        let restore = || {
+        pipeline_tests::bed::undo_in_drop("kafka_real: the cluster could not be restored", || {
             let kafka = &kafka_bed().kafka;
-            for id in kafka.broker_ids() {
-                kafka.resume_broker(id);
-            }
-            for id in kafka.broker_ids() {
-                if kafka.pid(id).is_none() {
-                    kafka.start_broker(id);
-                }
-            }
-            kafka.wait_fully_replicated(Duration::from_secs(120));
-        };
-        if std::thread::panicking() {
-            // A second panic while unwinding would abort the whole binary.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(restore)).is_err() {
-                eprintln!("kafka_real: the cluster could not be restored");
-            }
-        } else {
-            restore();
-        }
+            kafka.restore_brokers(&kafka.broker_ids(), Duration::from_secs(120))
+        });
     }
 }
 

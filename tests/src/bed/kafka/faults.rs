@@ -131,4 +131,18 @@ impl KafkaCluster {
         );
         parse_topic_partitions(&out).unwrap_or_else(|e| panic!("TopicCommand output: {e}"))
     }
+
+    /// Puts brokers `ids` back after a fault: resumes the paused ones, starts the stopped or
+    /// killed ones and waits (up to `bound`) until every partition is fully replicated.
+    pub fn restore_brokers(&self, ids: &[i32], bound: Duration) {
+        for &id in ids {
+            self.resume_broker(id);
+        }
+        for &id in ids {
+            if self.pid(id).is_none() {
+                self.start_broker(id);
+            }
+        }
+        self.wait_fully_replicated(bound);
+    }
 }
