@@ -168,17 +168,8 @@ fn sample(page: &str, name: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn poll_until<T>(bound: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + bound;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() >= deadline => {
-                panic!("{what}: not within {} s ({e})", bound.as_secs())
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(300)),
-        }
-    }
+fn poll_until<T>(bound: Duration, what: &str, f: impl FnMut() -> Result<T, String>) -> T {
+    bed::process::poll_until(what, bound, Duration::from_millis(300), f)
 }
 
 #[test]

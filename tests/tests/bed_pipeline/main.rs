@@ -78,17 +78,8 @@ fn pipeline() -> (MutexGuard<'static, ()>, &'static RoasPipeline) {
 }
 
 /// Polls `f` every 500 ms until it answers Ok; panics with the last reason after `bound`.
-fn poll<T>(what: &str, bound: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + bound;
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(last) if Instant::now() >= deadline => {
-                panic!("{what}: not within {} s; last: {last}", bound.as_secs())
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
+fn poll<T>(what: &str, bound: Duration, f: impl FnMut() -> Result<T, String>) -> T {
+    pipeline_tests::bed::process::poll_until(what, bound, Duration::from_millis(500), f)
 }
 
 fn now_epoch() -> f64 {

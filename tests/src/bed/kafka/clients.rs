@@ -161,19 +161,7 @@ impl KafkaCluster {
     /// `ConsumerGroupCommand --describe --group G` over PLAINTEXT: the group's partitions with
     /// committed offset, log end and lag as Kafka computes them.
     pub fn describe_group_offsets(&self, group: &str) -> Vec<GroupOffsetRow> {
-        let out = kafka_tool(
-            CONSUMER_GROUP_COMMAND,
-            &[
-                "--bootstrap-server",
-                &self.live_bootstrap(),
-                "--describe",
-                // The tool's own default (5 s) is too short for a loaded 2-core machine.
-                "--timeout",
-                "30000",
-                "--group",
-                group,
-            ],
-        );
+        let out = describe_group_tool(&self.live_bootstrap(), &[], group, &[]);
         assert!(
             out.success,
             "ConsumerGroupCommand --describe {group} failed ({}):\n{}",
@@ -192,20 +180,12 @@ impl KafkaCluster {
         group: &str,
     ) -> Result<Vec<GroupOffsetRow>, String> {
         let props = self.java_client_properties(user, password);
-        let out = kafka_tool(
-            CONSUMER_GROUP_COMMAND,
-            &[
-                "--bootstrap-server",
-                &self.bootstrap_sasl_ssl(),
-                "--command-config",
-                &props.display().to_string(),
-                "--describe",
-                // The tool's own default (5 s) is too short for a loaded 2-core machine.
-                "--timeout",
-                "30000",
-                "--group",
-                group,
-            ],
+        let config = props.display().to_string();
+        let out = describe_group_tool(
+            &self.bootstrap_sasl_ssl(),
+            &["--command-config", &config],
+            group,
+            &[],
         );
         // The tool prints errors and may still exit 0; an error line means no answer (but a
         // group that does not exist is an empty answer, as in parse_group_offsets).
@@ -218,20 +198,7 @@ impl KafkaCluster {
 
     /// `ConsumerGroupCommand --describe --group G --state` over PLAINTEXT.
     pub fn describe_group_state(&self, group: &str) -> GroupState {
-        let out = kafka_tool(
-            CONSUMER_GROUP_COMMAND,
-            &[
-                "--bootstrap-server",
-                &self.live_bootstrap(),
-                "--describe",
-                // The tool's own default (5 s) is too short for a loaded 2-core machine.
-                "--timeout",
-                "30000",
-                "--group",
-                group,
-                "--state",
-            ],
-        );
+        let out = describe_group_tool(&self.live_bootstrap(), &[], group, &["--state"]);
         assert!(
             out.success,
             "ConsumerGroupCommand --describe {group} --state failed ({}):\n{}",
@@ -240,6 +207,21 @@ impl KafkaCluster {
         );
         parse_group_state(&out.text(), group).unwrap_or_else(|e| panic!("{e}"))
     }
+}
+
+/// `ConsumerGroupCommand --bootstrap-server B [config] --describe --timeout 30000 --group G
+/// [after]`: the tool's own default timeout (5 s) is too short for a loaded 2-core machine.
+fn describe_group_tool(
+    bootstrap: &str,
+    config: &[&str],
+    group: &str,
+    after: &[&str],
+) -> ToolOutput {
+    let mut args = vec!["--bootstrap-server", bootstrap];
+    args.extend_from_slice(config);
+    args.extend_from_slice(&["--describe", "--timeout", "30000", "--group", group]);
+    args.extend_from_slice(after);
+    kafka_tool(CONSUMER_GROUP_COMMAND, &args)
 }
 
 /// Drives one future to completion on this thread. rdkafka's admin futures are completed by

@@ -31,7 +31,8 @@ use rdkafka::metadata::Metadata;
 
 use super::kafka_tools::{
     kafka_tool, kafka_tool_ok, parse_group_offsets, parse_group_state, parse_topic_partitions,
-    template, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN, TOPIC_COMMAND,
+    template, ToolOutput, ACL_COMMAND, CONFIG_COMMAND, CONSUMER_GROUP_COMMAND, KAFKA_MAIN,
+    TOPIC_COMMAND,
 };
 pub use super::kafka_tools::{GroupOffsetRow, GroupState};
 use super::process::{free_port, http_get, log_tail, Process};
