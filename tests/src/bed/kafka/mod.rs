@@ -39,6 +39,7 @@ use super::process::{free_port, http_get, log_tail, Process};
 use super::tls::{Tls, STORE_PASSWORD};
 use super::zookeeper::{ephemeral_paths, jmx_agent_arg, ZooKeeper};
 
+mod acls;
 mod clients;
 mod faults;
 
@@ -242,54 +243,6 @@ impl KafkaCluster {
         cluster.timings.brokers = t2.elapsed();
         cluster.timings.total = t0.elapsed();
         cluster
-    }
-
-    fn acl_commands(&self) -> Vec<Vec<String>> {
-        let reader = format!("User:{READER_USER}");
-        let base = [
-            "--authorizer-properties".to_string(),
-            format!("zookeeper.connect={}", self.zk_connect),
-            "--add".to_string(),
-        ];
-        let with = |rest: &[&str]| -> Vec<String> {
-            base.iter()
-                .cloned()
-                .chain(rest.iter().map(|s| s.to_string()))
-                .collect()
-        };
-        vec![
-            with(&[
-                "--allow-principal",
-                &reader,
-                "--operation",
-                "Read",
-                "--operation",
-                "Describe",
-                "--topic",
-                "*",
-                "--group",
-                "*",
-            ]),
-            with(&[
-                "--allow-principal",
-                &reader,
-                "--operation",
-                "Describe",
-                "--operation",
-                "DescribeConfigs",
-                "--cluster",
-            ]),
-            // A DENY beats every ALLOW: Describe (OffsetFetch, DescribeGroups, ListGroups'
-            // filter) on this one group fails for the reader.
-            with(&[
-                "--deny-principal",
-                &reader,
-                "--operation",
-                "Describe",
-                "--group",
-                RESTRICTED_GROUP,
-            ]),
-        ]
     }
 
     /// Ready: the broker answers Metadata naming exactly `expected`, every other live broker
