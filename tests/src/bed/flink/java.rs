@@ -93,7 +93,8 @@ pub(super) fn write_config(
     for (k, v) in own {
         all.insert(k.to_string(), v.clone());
     }
-    let mut text = String::from("# Written by tests/src/bed/flink.rs for one JVM of the bed.\n");
+    let mut text =
+        String::from("# Written by tests/src/bed/flink/java.rs for one JVM of the bed.\n");
     for (k, v) in &all {
         text.push_str(&format!("{k}: {}\n", yaml_scalar(v)));
     }
