@@ -30,7 +30,7 @@ command -v mvn >/dev/null || need_apt+=(maven)
 command -v openssl >/dev/null || need_apt+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # Burrow, the reference implementation of the consumer-status rules, as the peer of the
-# datasource's verdicts on the bed (tests/src/bed/burrow.rs; binary /usr/bin/Burrow).
+# datasource's verdicts on the bed (tests/src/bed/burrow/; binary /usr/bin/Burrow).
 [ -x /usr/bin/Burrow ] || need_apt+=(burrow)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq

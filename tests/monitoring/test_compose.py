@@ -91,7 +91,7 @@ def test_the_whole_pipeline_is_in_the_demo(compose):
               "flink-sql-job", "roas-generator", "build-udf", "postgres", "kafka-exporter", "prometheus",
               "grafana", "plugin-build"}
     assert wanted <= services, wanted - services
-    # The demo submits the very file the test bed runs (tests/src/bed/roas.rs).
+    # The demo submits the very file the test bed runs (tests/src/bed/roas/mod.rs).
     job = compose["services"]["flink-sql-job"]
     assert job["command"][-1] == "/opt/demo/roas.sql"
     mounts = {t: s for _, s, t in bind_mounts({"services": {"j": job}})}

@@ -3,12 +3,14 @@
 //! drops, and exits by itself when the test process ends (its stdin closes), so a cluster kept in
 //! a `static` does not outlive the test binary.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::bed::process::http_get;
+use crate::bed::repo_root;
 
 /// How long the JVM may take to start the cluster and get every job RUNNING (2 slow cores).
 const START_BOUND: Duration = Duration::from_secs(120);
@@ -17,13 +19,6 @@ pub struct FlinkCluster {
     child: Child,
     rest_url: String,
     port: u16,
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the repo")
-        .to_path_buf()
 }
 
 /// Runs `tests/flink/fetch-flink.sh` (idempotent: a no-op once the jars and classes exist).
@@ -193,28 +188,11 @@ fn read_ready(child: &mut Child) -> (String, u16) {
     }
 }
 
-/// A minimal HTTP/1.0 GET on loopback (keeps the test crate free of an HTTP client dependency).
+/// `GET path` on loopback (the bed's HTTP/1.0 client: the test crate has no HTTP client
+/// dependency), as JSON.
 fn http_get_json(port: u16, path: &str) -> Result<serde_json::Value, String> {
-    let mut stream =
-        TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let (head, body) = answer
-        .split_once("\r\n\r\n")
-        .ok_or("answer without headers")?;
-    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
-        return Err(format!(
-            "{path}: {}",
-            head.lines().next().unwrap_or_default()
-        ));
-    }
-    serde_json::from_str(body).map_err(|e| format!("{path}: not JSON: {e}"))
+    let body = http_get(port, path)?;
+    serde_json::from_str(&body).map_err(|e| format!("{path}: not JSON: {e}"))
 }
 
 /// Keystores for a Flink REST API over HTTPS, made with the JDK's keytool: a test CA, a server

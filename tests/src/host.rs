@@ -1,7 +1,7 @@
 //! The plugin host: spawn, handshake, gRPC calls.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,10 +24,7 @@ pub const PLUGIN_ID: &str = "pipelinehealth-kafkaflink-datasource";
 /// Where the backend binary is: `PIPELINE_BACKEND_BIN` if set (handy while iterating on a debug
 /// build), else the binary inside the built plugin directory, the one Grafana would run.
 pub fn backend_binary() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the repo")
-        .to_path_buf();
+    let root = crate::bed::repo_root();
     if let Ok(p) = std::env::var("PIPELINE_BACKEND_BIN") {
         // Relative paths are taken from the repository root, not from the test's directory.
         return root.join(p);

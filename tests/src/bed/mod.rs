@@ -70,3 +70,16 @@ pub fn run_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("the bed's run directory");
     dir
 }
+
+/// Runs `undo` (putting back what a test broke) from a guard's `Drop`: directly, or, when the
+/// thread is unwinding from a failed test, under `catch_unwind`, since a second panic while
+/// unwinding would abort the whole binary; then `failed` is printed if `undo` panics.
+pub fn undo_in_drop(failed: &str, undo: impl FnOnce()) {
+    if std::thread::panicking() {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(undo)).is_err() {
+            eprintln!("{failed}");
+        }
+    } else {
+        undo();
+    }
+}

@@ -397,3 +397,22 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 pub fn http_get(port: u16, path: &str) -> Result<String, String> {
     http(port, "GET", path, Duration::from_secs(10))
 }
+
+/// Calls `f` every `every` until it answers `Ok`; panics with its last reason after `bound`.
+pub fn poll_until<T>(
+    what: &str,
+    bound: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + bound;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("{what}: not within {} s; last: {last}", bound.as_secs())
+            }
+            Err(_) => std::thread::sleep(every),
+        }
+    }
+}

@@ -7,17 +7,8 @@ use pipeline_tests::bed::kafka::RESTRICTED_GROUP;
 
 /// SASL_SSL as `reader`, whom the bed's ACLs deny Describe on [`RESTRICTED_GROUP`].
 fn reader_datasource() -> DatasourceConfig {
-    let kafka = &kafka_bed().kafka;
-    let (user, password) = kafka.reader_user();
-    DatasourceConfig::new(json!({
-        "kafkaBootstrapServers": kafka.bootstrap_sasl_ssl(),
-        "kafkaSecurityProtocol": "SASL_SSL",
-        "kafkaSaslMechanism": "SCRAM-SHA-512",
-        "kafkaUsername": user,
-        "queryTimeoutSeconds": 15,
-    }))
-    .with_secure("kafkaPassword", password)
-    .with_secure("kafkaTlsCaCert", kafka.ca_pem())
+    let (user, password) = kafka_bed().kafka.reader_user();
+    sasl_datasource_as(user, password)
 }
 
 /// (partition, log end, lag, problem) of one `partitions` row.
@@ -25,21 +16,18 @@ type PartRow = (i64, Option<i64>, Option<i64>, Option<String>);
 
 /// The `partitions` rows of `group` on `topic`, by partition.
 fn rows_of(answer: &pipeline_tests::Answer, group: &str, topic: &str) -> Vec<PartRow> {
-    let parts = answer.frame("partitions");
-    let mut rows: Vec<_> = (0..parts.len())
-        .map(|i| parts.row(i))
-        .filter(|r| r["group"] == group && r["topic"] == topic)
-        .map(|r| {
+    partition_rows(
+        answer,
+        |r| r["group"] == group && r["topic"] == topic,
+        |r| {
             (
                 r["partition"].as_i64().unwrap(),
                 int(&r["logEndOffset"]),
                 int(&r["lag"]),
                 r["problem"].as_str().map(str::to_string),
             )
-        })
-        .collect();
-    rows.sort();
-    rows
+        },
+    )
 }
 
 #[tokio::test]

@@ -33,6 +33,13 @@ use crate::bed::postgres::{Postgres, SINK_TABLE};
 use crate::bed::process::{self, Process};
 use crate::bed::repo_root;
 
+mod rows;
+mod topics;
+
+use rows::ROW_SQL;
+pub use rows::{parse_rows, RoasRow};
+pub use topics::{committed_offsets, create_topics, end_offsets};
+
 /// `pipeline.name` of the job, and the Kafka consumer group of its three sources.
 pub const JOB_NAME: &str = "roas-attribution";
 pub const GROUP: &str = "roas-attribution";
@@ -78,90 +85,6 @@ pub fn campaigns() -> Vec<Campaign> {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("--describe answered `{out}`: {e}"))
 }
 
-/// Creates the three topics (`partitions` each, replication `rf`); existing ones are kept.
-pub fn create_topics(bootstrap: &str, partitions: i32, rf: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("a Kafka admin client");
-    let topics: Vec<NewTopic> = TOPICS
-        .iter()
-        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(rf)))
-        .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = block_on(admin.create_topics(&topics, &opts)).expect("CreateTopics answered");
-    for r in results {
-        match r {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, e)) => panic!("create topic {t}: {e}"),
-        }
-    }
-}
-
-/// Committed offsets of `group` on the ROAS topics, per (topic, partition); `None` where the
-/// group has no commit.
-pub fn committed_offsets(bootstrap: &str, group: &str) -> BTreeMap<(String, i32), Option<i64>> {
-    let consumer = offsets_client(bootstrap, group);
-    let tpl = partitions(&consumer);
-    let committed = consumer
-        .committed_offsets(tpl, Duration::from_secs(15))
-        .expect("OffsetFetch answered");
-    committed
-        .elements()
-        .iter()
-        .map(|e| {
-            let at = match e.offset() {
-                Offset::Offset(n) => Some(n),
-                _ => None,
-            };
-            ((e.topic().to_string(), e.partition()), at)
-        })
-        .collect()
-}
-
-/// Log-end offsets of the ROAS topics, per (topic, partition).
-pub fn end_offsets(bootstrap: &str) -> BTreeMap<(String, i32), i64> {
-    let consumer = offsets_client(bootstrap, GROUP);
-    let tpl = partitions(&consumer);
-    tpl.elements()
-        .iter()
-        .map(|e| {
-            let (_, high) = consumer
-                .fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(15))
-                .expect("ListOffsets answered");
-            ((e.topic().to_string(), e.partition()), high)
-        })
-        .collect()
-}
-
-fn offsets_client(bootstrap: &str, group: &str) -> BaseConsumer {
-    // Never subscribes: it asks the group's coordinator without joining the group.
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("a Kafka client")
-}
-
-fn partitions(consumer: &BaseConsumer) -> TopicPartitionList {
-    let md = consumer
-        .fetch_metadata(None, Duration::from_secs(15))
-        .expect("Metadata answered");
-    let mut tpl = TopicPartitionList::new();
-    for t in md.topics().iter().filter(|t| TOPICS.contains(&t.name())) {
-        for p in t.partitions() {
-            tpl.add_partition(t.name(), p.id());
-        }
-    }
-    assert!(
-        tpl.count() > 0,
-        "none of the ROAS topics {TOPICS:?} exists on {}",
-        md.orig_broker_name()
-    );
-    tpl
-}
-
 #[derive(Debug, Clone)]
 pub struct RoasOptions {
     /// PLAINTEXT bootstrap servers of the Kafka cluster holding the topics.
@@ -191,57 +114,6 @@ pub struct Timings {
     pub job_submitted: Duration,
     pub job_running: Duration,
     pub first_rows: Duration,
-}
-
-/// One row of roas_by_campaign; times in epoch seconds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoasRow {
-    pub campaign_id: String,
-    pub window_start: f64,
-    pub window_end: f64,
-    pub spend: f64,
-    pub revenue: f64,
-    pub roas: Option<f64>,
-    pub impressions: i64,
-    pub clicks: i64,
-    pub conversions: i64,
-    pub written_at: f64,
-}
-
-const ROW_SQL: &str = "SELECT campaign_id, extract(epoch FROM window_start), \
-    extract(epoch FROM window_end), spend, revenue, coalesce(roas::text, ''), impressions, \
-    clicks, conversions, extract(epoch FROM written_at) FROM roas_by_campaign \
-    ORDER BY window_start, campaign_id";
-
-/// Parses psql -At output of [`ROW_SQL`]-shaped queries.
-pub fn parse_rows(out: &str) -> Vec<RoasRow> {
-    out.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            assert_eq!(f.len(), 10, "a roas_by_campaign row: `{l}`");
-            let num = |i: usize| -> f64 {
-                f[i].parse()
-                    .unwrap_or_else(|_| panic!("column {i} of `{l}`"))
-            };
-            let int = |i: usize| -> i64 {
-                f[i].parse()
-                    .unwrap_or_else(|_| panic!("column {i} of `{l}`"))
-            };
-            RoasRow {
-                campaign_id: f[0].to_string(),
-                window_start: num(1),
-                window_end: num(2),
-                spend: num(3),
-                revenue: num(4),
-                roas: (!f[5].is_empty()).then(|| num(5)),
-                impressions: int(6),
-                clicks: int(7),
-                conversions: int(8),
-                written_at: num(9),
-            }
-        })
-        .collect()
 }
 
 pub struct RoasPipeline {
@@ -520,25 +392,4 @@ impl Drop for RoasPipeline {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_parse_from_psql_with_and_without_roas() {
-        let out = "brand-search|1796159100.000000|1796159110.000000|36.4|168|4.6|203|30|7|1796159119.25\n\
-                   video-launch|1796159100.000000|1796159110.000000|0|0||0|0|0|1796159119.3\n";
-        let rows = parse_rows(out);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].campaign_id, "brand-search");
-        assert_eq!(rows[0].window_end - rows[0].window_start, 10.0);
-        assert_eq!(rows[0].roas, Some(4.6));
-        assert_eq!(
-            (rows[0].impressions, rows[0].clicks, rows[0].conversions),
-            (203, 30, 7)
-        );
-        assert_eq!(rows[1].roas, None, "an empty column is SQL NULL");
-    }
 }
