@@ -2,12 +2,14 @@
 //! per data change; zoom and pan only change one transform.
 //!
 //! - [`theme`]: colours and the style sheet; [`viewport`]: zoom/pan arithmetic;
-//! - [`nodes`], [`edges`]: the SVG; [`overlay`]: tooltip and legend; [`dom`]: helpers.
+//! - [`nodes`], [`edges`]: the SVG; [`overlay`]: tooltip and legend; [`dom`]: helpers;
+//! - `pointer`: what the pointer is over, zoom, pan, hover and click.
 
 pub mod dom;
 pub mod edges;
 pub mod nodes;
 pub mod overlay;
+mod pointer;
 pub mod theme;
 pub mod viewport;
 
@@ -57,8 +59,6 @@ pub enum Target {
 pub const DETAIL_SCALE: f64 = 0.45;
 const LEGEND_ROOM: f64 = 22.0;
 const WARNING_ROOM: f64 = 16.0;
-/// Pointer travel (px) beyond which a press is a pan, not a click.
-const CLICK_SLOP: f64 = 4.0;
 
 pub struct Scene {
     doc: Document,
@@ -349,131 +349,5 @@ impl Scene {
             }
         }
         Ok(())
-    }
-
-    /// The node under panel point (`x`, `y`), from the layout (works for the overview too).
-    pub fn node_at(&self, x: f64, y: f64) -> Option<usize> {
-        let Ok(graph) = &self.data else {
-            return None;
-        };
-        let g = self.geometry();
-        let cx = (x - self.view.x) / self.view.scale;
-        let cy = (y - self.view.y) / self.view.scale;
-        self.layout
-            .nodes
-            .iter()
-            .take(graph.nodes.len())
-            .position(|p| (p.x - cx).abs() <= g.width / 2.0 && (p.y - cy).abs() <= g.height / 2.0)
-    }
-
-    /// What is under the pointer: a node by geometry, else an edge label from the DOM hit.
-    pub fn target_at(&self, x: f64, y: f64, dom_hit: Option<Target>) -> Option<Target> {
-        self.node_at(x, y)
-            .map(Target::Node)
-            .or(dom_hit.filter(|t| matches!(t, Target::Edge(_))))
-    }
-
-    pub fn zoom_at(&mut self, x: f64, y: f64, factor: f64) -> Res<()> {
-        self.view = self.view.zoom_at(x, y, factor);
-        self.apply_view()
-    }
-
-    /// Zoom about the panel's centre (the + and - controls, the keyboard).
-    pub fn zoom(&mut self, factor: f64) -> Res<()> {
-        self.zoom_at(self.size.0 / 2.0, self.size.1 / 2.0, factor)
-    }
-
-    pub fn press(&mut self, x: f64, y: f64) {
-        self.press = Some((x, y, self.view));
-        self.dragged = false;
-    }
-
-    /// Pointer moved to (`x`, `y`) in panel coordinates over `target`.
-    pub fn pointer_move(&mut self, x: f64, y: f64, target: Option<Target>) -> Res<()> {
-        if let Some((px, py, start)) = self.press {
-            if self.dragged || (x - px).hypot(y - py) > CLICK_SLOP {
-                if !self.dragged {
-                    self.svg.set_attribute("class", "graph dragging")?;
-                }
-                self.dragged = true;
-                self.view = start.pan(x - px, y - py);
-                self.hide_tooltip()?;
-                return self.apply_view();
-            }
-        }
-        if target != self.hovered {
-            self.hovered = target;
-            let rows = match (target, &self.data) {
-                (Some(Target::Node(i)), Ok(g)) => g
-                    .nodes
-                    .get(i)
-                    .map(|n| overlay::node_rows(n, self.has_links)),
-                (Some(Target::Edge(i)), Ok(g)) => g.edges.get(i).map(|e| overlay::edge_rows(e, g)),
-                _ => None,
-            };
-            match rows {
-                Some(rows) => {
-                    overlay::fill_tooltip(&self.doc, &self.tooltip, &rows)?;
-                    self.tooltip.style().set_property("display", "block")?;
-                }
-                None => self.hide_tooltip()?,
-            }
-        }
-        if self.hovered.is_some() {
-            self.place_tooltip(x, y)?;
-        }
-        Ok(())
-    }
-
-    fn place_tooltip(&self, x: f64, y: f64) -> Res<()> {
-        let (w, h) = (
-            self.tooltip.offset_width() as f64,
-            self.tooltip.offset_height() as f64,
-        );
-        // Beside the pointer, flipped to stay inside the panel.
-        let left = if x + 14.0 + w > self.size.0 {
-            (x - 14.0 - w).max(0.0)
-        } else {
-            x + 14.0
-        };
-        let top = if y + 14.0 + h > self.size.1 {
-            (y - 14.0 - h).max(0.0)
-        } else {
-            y + 14.0
-        };
-        let s = self.tooltip.style();
-        s.set_property("left", &format!("{left}px"))?;
-        s.set_property("top", &format!("{top}px"))
-    }
-
-    pub fn hide_tooltip(&mut self) -> Res<()> {
-        self.hovered = None;
-        self.tooltip.style().set_property("display", "none")
-    }
-
-    /// Pointer released. Returns the clicked node's (frame index, row), unless the press was a pan.
-    pub fn release(&mut self, target: Option<Target>) -> Res<Option<(usize, usize)>> {
-        let was_drag = self.dragged;
-        if self.press.take().is_some() && was_drag {
-            self.svg.set_attribute("class", "graph")?;
-        }
-        self.dragged = false;
-        if was_drag {
-            return Ok(None);
-        }
-        // The links menu opens where the tooltip was.
-        if matches!(target, Some(Target::Node(_))) {
-            self.hide_tooltip()?;
-        }
-        Ok(match (target, &self.data) {
-            (Some(Target::Node(i)), Ok(g)) => g.nodes.get(i).map(|n| (g.nodes_frame, n.row)),
-            _ => None,
-        })
-    }
-
-    /// Panel-relative coordinates of a client (viewport) point.
-    pub fn to_local(&self, client_x: f64, client_y: f64) -> (f64, f64) {
-        let r = self.root.get_bounding_client_rect();
-        (client_x - r.left(), client_y - r.top())
     }
 }
