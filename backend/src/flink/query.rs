@@ -14,28 +14,6 @@ use super::watermark_history::WatermarkHistory;
 use super::FlinkClient;
 use crate::error::QueryError;
 use crate::frames::describe;
-use crate::instance::Instance;
-use crate::query::{ParsedQuery, QueryKind};
-
-/// Run a Flink query type against the datasource's Flink.
-pub async fn run(instance: &Instance, parsed: &ParsedQuery) -> Result<Vec<Frame>, QueryError> {
-    let t = parsed.thresholds(&instance.settings.thresholds);
-    let name = parsed.kind.name();
-    match &parsed.kind {
-        QueryKind::Jobs(q) => jobs(instance.flink(name)?, q, &t).await,
-        QueryKind::JobGraph(q) => job_graph(instance.flink(name)?, q, &t).await,
-        QueryKind::Backpressure(q) => backpressure(instance.flink(name)?, q, &t).await,
-        QueryKind::Watermarks(q) => {
-            watermarks(instance.flink(name)?, &instance.watermarks, q, &t).await
-        }
-        QueryKind::Checkpoints(q) => checkpoints(instance.flink(name)?, q, &t).await,
-        QueryKind::TaskManagers(_) => task_managers(instance.flink(name)?, &t).await,
-        other => Err(QueryError::InvalidQuery(format!(
-            "query type `{}` is not a Flink query",
-            other.name()
-        ))),
-    }
-}
 
 /// The query editor's listings: `flink/jobs` and `flink/jobs/<id>/vertices` (path without the
 /// leading slash); `None` for any other path.

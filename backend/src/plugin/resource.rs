@@ -6,10 +6,10 @@
 use bytes::Bytes;
 use grafana_plugin_sdk::backend::{self, BoxResourceStream, ErrIntoHttpResponse};
 use http::{Response, StatusCode};
+use pipeline_model::QueryType;
 
 use super::PipelinePlugin;
 use crate::error::QueryError;
-use crate::query::QUERY_TYPES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
@@ -59,7 +59,9 @@ impl backend::ResourceService for PipelinePlugin {
             .trim_end_matches('/')
             .to_string();
         let body = match path.as_str() {
-            "/query-types" | "query-types" => serde_json::json!({ "queryTypes": QUERY_TYPES }),
+            "/query-types" | "query-types" => {
+                serde_json::json!({ "queryTypes": QueryType::names().collect::<Vec<_>>() })
+            }
             "/kafka/topics" | "kafka/topics" | "/kafka/groups" | "kafka/groups" => {
                 let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
                 let client = instance.kafka("kafka resources")?;
