@@ -1,7 +1,6 @@
 //! Typed queries: the JSON a Grafana panel sends, parsed per query so that one malformed query
 //! gets its own error naming the bad field while the others in the request still run.
 
-pub mod health;
 pub mod topology;
 
 use std::time::Duration;
