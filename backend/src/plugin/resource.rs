@@ -67,15 +67,17 @@ impl backend::ResourceService for PipelinePlugin {
                 let client = instance.kafka("kafka resources")?;
                 let timeout = instance.settings.query_timeout;
                 if path.ends_with("topics") {
-                    crate::kafka::query::topics_resource(client, timeout).await?
+                    crate::kafka::query::listings::topics_resource(client, timeout).await?
                 } else {
-                    crate::kafka::query::groups_resource(client, timeout).await?
+                    crate::kafka::query::listings::groups_resource(client, timeout).await?
                 }
             }
             p if p.trim_start_matches('/').starts_with("flink/") => {
                 let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
                 let client = instance.flink("flink resources")?;
-                match crate::flink::query::resource(client, p.trim_start_matches('/')).await? {
+                match crate::flink::query::listings::resource(client, p.trim_start_matches('/'))
+                    .await?
+                {
                     Some(body) => body,
                     None => return Err(ResourceError::NotFound(path)),
                 }
