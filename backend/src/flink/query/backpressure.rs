@@ -2,7 +2,6 @@
 //! bottleneck of each job.
 
 use grafana_plugin_sdk::data::Frame;
-use grafana_plugin_sdk::prelude::*;
 use pipeline_model::Thresholds;
 use serde_json::json;
 
@@ -10,7 +9,7 @@ use super::{bottleneck_name, load, meta, vertex_keys, vertex_rows, FlinkQuery, L
 use crate::error::QueryError;
 use crate::flink::snapshot::Parts;
 use crate::flink::FlinkClient;
-use crate::frames::{describe, verdict_fields};
+use crate::frames::{verdict_fields, Columns};
 
 pub async fn backpressure(
     client: &FlinkClient,
@@ -34,93 +33,37 @@ pub async fn backpressure(
         })
         .collect();
     let rows = vertex_rows(&snap, &a, &sel);
-    let [job_id, job, vertex_id, vertex] = vertex_keys(&rows);
-    let vertices = Frame::new("vertices")
-        .with_fields(
-            [
-                job_id,
-                job,
-                vertex_id,
-                vertex,
-                rows.iter()
-                    .map(|r| r.vertex.parallelism)
-                    .into_field("parallelism"),
-                rows.iter()
-                    .map(|r| r.vertex.backpressure_level.clone())
-                    .into_opt_field("level"),
-                describe(
-                    rows.iter()
-                        .map(|r| r.vertex.backpressure)
-                        .into_opt_field("backpressure"),
-                    "Backpressure",
-                    Some("percentunit"),
-                ),
-                describe(
-                    rows.iter().map(|r| r.vertex.busy).into_opt_field("busy"),
-                    "Busy",
-                    Some("percentunit"),
-                ),
-                describe(
-                    rows.iter()
-                        .map(|r| r.a.is_bottleneck)
-                        .into_field("bottleneck"),
-                    "Bottleneck",
-                    None,
-                ),
-            ]
-            .into_iter()
-            .chain(verdict_fields(rows.iter().map(|r| &r.a.verdict))),
-        )
+    let vertices = Columns::over(&rows)
+        .fields(vertex_keys(&rows))
+        .col("parallelism", |r| r.vertex.parallelism)
+        .opt("level", |r| r.vertex.backpressure_level.clone())
+        .opt("backpressure", |r| r.vertex.backpressure)
+        .shown("Backpressure", Some("percentunit"))
+        .opt("busy", |r| r.vertex.busy)
+        .shown("Busy", Some("percentunit"))
+        .col("bottleneck", |r| r.a.is_bottleneck)
+        .shown("Bottleneck", None)
+        .fields(verdict_fields(rows.iter().map(|r| &r.a.verdict)))
+        .frame("vertices")
         .with_metadata(meta(&snap, json!({ "bottlenecks": bottlenecks })));
     let subtasks: Vec<_> = rows
         .iter()
         .flat_map(|r| r.vertex.subtasks.iter().map(move |s| (r, s)))
         .collect();
-    let subtask_frame = Frame::new("subtasks")
-        .with_fields([
-            subtasks
-                .iter()
-                .map(|(r, _)| r.job.id.clone())
-                .into_field("jobId"),
-            subtasks
-                .iter()
-                .map(|(r, _)| r.job.name.clone())
-                .into_field("job"),
-            subtasks
-                .iter()
-                .map(|(r, _)| r.vertex.id.clone())
-                .into_field("vertexId"),
-            subtasks
-                .iter()
-                .map(|(r, _)| r.vertex.name.clone())
-                .into_field("vertex"),
-            subtasks
-                .iter()
-                .map(|(_, s)| s.subtask)
-                .into_field("subtask"),
-            subtasks
-                .iter()
-                .map(|(_, s)| s.level.clone())
-                .into_opt_field("level"),
-            describe(
-                subtasks
-                    .iter()
-                    .map(|(_, s)| s.backpressure)
-                    .into_opt_field("backpressure"),
-                "Backpressure",
-                Some("percentunit"),
-            ),
-            describe(
-                subtasks.iter().map(|(_, s)| s.busy).into_opt_field("busy"),
-                "Busy",
-                Some("percentunit"),
-            ),
-            describe(
-                subtasks.iter().map(|(_, s)| s.idle).into_opt_field("idle"),
-                "Idle",
-                Some("percentunit"),
-            ),
-        ])
+    let subtask_frame = Columns::over(&subtasks)
+        .col("jobId", |(r, _)| r.job.id.clone())
+        .col("job", |(r, _)| r.job.name.clone())
+        .col("vertexId", |(r, _)| r.vertex.id.clone())
+        .col("vertex", |(r, _)| r.vertex.name.clone())
+        .col("subtask", |(_, s)| s.subtask)
+        .opt("level", |(_, s)| s.level.clone())
+        .opt("backpressure", |(_, s)| s.backpressure)
+        .shown("Backpressure", Some("percentunit"))
+        .opt("busy", |(_, s)| s.busy)
+        .shown("Busy", Some("percentunit"))
+        .opt("idle", |(_, s)| s.idle)
+        .shown("Idle", Some("percentunit"))
+        .frame("subtasks")
         .with_metadata(meta(&snap, json!({ "bottlenecks": bottlenecks })));
     Ok(vec![vertices, subtask_frame])
 }

@@ -1,7 +1,6 @@
 //! The `jobGraph` query: a job's vertices and edges as Node Graph frames.
 
 use grafana_plugin_sdk::data::{Frame, VisType};
-use grafana_plugin_sdk::prelude::*;
 use pipeline_model::Thresholds;
 use serde_json::json;
 
@@ -9,7 +8,7 @@ use super::{load, meta, vertex_rows, FlinkQuery, Loaded};
 use crate::error::QueryError;
 use crate::flink::snapshot::{JobSnapshot, Parts};
 use crate::flink::FlinkClient;
-use crate::frames::describe;
+use crate::frames::Columns;
 
 pub async fn job_graph(
     client: &FlinkClient,
@@ -27,70 +26,26 @@ pub async fn job_graph(
     let node_id = |job: &JobSnapshot, vertex: &str| format!("{}/{}", job.id, vertex);
     let mut node_meta = meta(&snap, json!({}));
     node_meta.preferred_visualisation = Some(VisType::NodeGraph);
-    let nodes = Frame::new("nodes")
-        .with_fields([
-            rows.iter()
-                .map(|r| node_id(r.job, &r.vertex.id))
-                .into_field("id"),
-            rows.iter()
-                .map(|r| r.vertex.name.clone())
-                .into_field("title"),
-            rows.iter()
-                .map(|r| r.job.name.clone())
-                .into_field("subtitle"),
-            describe(
-                rows.iter()
-                    .map(|r| r.vertex.busy)
-                    .into_opt_field("mainstat"),
-                "Busy",
-                Some("percentunit"),
-            ),
-            describe(
-                rows.iter()
-                    .map(|r| r.vertex.backpressure)
-                    .into_opt_field("secondarystat"),
-                "Backpressure",
-                Some("percentunit"),
-            ),
-            rows.iter()
-                .map(|r| r.a.verdict.health.color())
-                .into_field("color"),
-            describe(
-                rows.iter()
-                    .map(|r| r.vertex.parallelism)
-                    .into_field("detail__parallelism"),
-                "Parallelism",
-                None,
-            ),
-            describe(
-                rows.iter()
-                    .map(|r| r.vertex.records_in_per_second)
-                    .into_opt_field("detail__recordsIn"),
-                "Records in",
-                Some("reqps"),
-            ),
-            describe(
-                rows.iter()
-                    .map(|r| r.vertex.records_out_per_second)
-                    .into_opt_field("detail__recordsOut"),
-                "Records out",
-                Some("reqps"),
-            ),
-            describe(
-                rows.iter()
-                    .map(|r| r.a.is_bottleneck)
-                    .into_field("detail__bottleneck"),
-                "Bottleneck",
-                None,
-            ),
-            describe(
-                rows.iter()
-                    .map(|r| r.a.verdict.reason.clone())
-                    .into_field("detail__reason"),
-                "Why",
-                None,
-            ),
-        ])
+    let nodes = Columns::over(&rows)
+        .col("id", |r| node_id(r.job, &r.vertex.id))
+        .col("title", |r| r.vertex.name.clone())
+        .col("subtitle", |r| r.job.name.clone())
+        .opt("mainstat", |r| r.vertex.busy)
+        .shown("Busy", Some("percentunit"))
+        .opt("secondarystat", |r| r.vertex.backpressure)
+        .shown("Backpressure", Some("percentunit"))
+        .col("color", |r| r.a.verdict.health.color())
+        .col("detail__parallelism", |r| r.vertex.parallelism)
+        .shown("Parallelism", None)
+        .opt("detail__recordsIn", |r| r.vertex.records_in_per_second)
+        .shown("Records in", Some("reqps"))
+        .opt("detail__recordsOut", |r| r.vertex.records_out_per_second)
+        .shown("Records out", Some("reqps"))
+        .col("detail__bottleneck", |r| r.a.is_bottleneck)
+        .shown("Bottleneck", None)
+        .col("detail__reason", |r| r.a.verdict.reason.clone())
+        .shown("Why", None)
+        .frame("nodes")
         .with_metadata(node_meta);
     let selected =
         |job: &JobSnapshot, id: &str| rows.iter().any(|r| r.job.id == job.id && r.vertex.id == id);
@@ -102,29 +57,15 @@ pub async fn job_graph(
         .collect();
     let mut edge_meta = meta(&snap, json!({}));
     edge_meta.preferred_visualisation = Some(VisType::NodeGraph);
-    let edge_frame = Frame::new("edges")
-        .with_fields([
-            edges
-                .iter()
-                .map(|(j, e)| format!("{}/{}->{}", j.id, e.upstream, e.downstream))
-                .into_field("id"),
-            edges
-                .iter()
-                .map(|(j, e)| node_id(j, &e.upstream))
-                .into_field("source"),
-            edges
-                .iter()
-                .map(|(j, e)| node_id(j, &e.downstream))
-                .into_field("target"),
-            describe(
-                edges
-                    .iter()
-                    .map(|(_, e)| e.ship_strategy.clone())
-                    .into_field("mainstat"),
-                "Ship strategy",
-                None,
-            ),
-        ])
+    let edge_frame = Columns::over(&edges)
+        .col("id", |(j, e)| {
+            format!("{}/{}->{}", j.id, e.upstream, e.downstream)
+        })
+        .col("source", |(j, e)| node_id(j, &e.upstream))
+        .col("target", |(j, e)| node_id(j, &e.downstream))
+        .col("mainstat", |(_, e)| e.ship_strategy.clone())
+        .shown("Ship strategy", None)
+        .frame("edges")
         .with_metadata(edge_meta);
     Ok(vec![nodes, edge_frame])
 }

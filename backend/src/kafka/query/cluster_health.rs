@@ -8,7 +8,7 @@ use pipeline_model::rules;
 
 use super::upstream;
 use crate::error::QueryError;
-use crate::frames::{describe, verdict_fields};
+use crate::frames::{describe, verdict_fields, Columns};
 use crate::kafka::client::KafkaClient;
 use crate::kafka::cluster;
 
@@ -44,33 +44,20 @@ pub async fn cluster_health(
         .into_iter()
         .chain(verdict_fields(std::iter::once(&v))),
     );
-    let brokers = Frame::new("brokers").with_fields([
-        f.brokers.iter().map(|b| b.0).into_field("id"),
-        f.brokers.iter().map(|b| b.1.clone()).into_field("address"),
-        f.brokers
-            .iter()
-            .map(|b| Some(b.0) == f.controller)
-            .into_field("controller"),
-    ]);
-    let topics = Frame::new("topics").with_fields([
-        f.topics.iter().map(|t| t.name.clone()).into_field("topic"),
-        f.topics
-            .iter()
-            .map(|t| t.partitions)
-            .into_field("partitions"),
-        f.topics
-            .iter()
-            .map(|t| t.replication_factor)
-            .into_field("replicationFactor"),
-        f.topics
-            .iter()
-            .map(|t| t.under_replicated)
-            .into_field("underReplicated"),
-        f.topics.iter().map(|t| t.offline).into_field("offline"),
-        f.topics
-            .iter()
-            .map(|t| rules::topic(t.under_replicated, t.offline).health.as_str())
-            .into_field("status"),
-    ]);
+    let brokers = Columns::over(&f.brokers)
+        .col("id", |b| b.0)
+        .col("address", |b| b.1.clone())
+        .col("controller", |b| Some(b.0) == f.controller)
+        .frame("brokers");
+    let topics = Columns::over(&f.topics)
+        .col("topic", |t| t.name.clone())
+        .col("partitions", |t| t.partitions)
+        .col("replicationFactor", |t| t.replication_factor)
+        .col("underReplicated", |t| t.under_replicated)
+        .col("offline", |t| t.offline)
+        .col("status", |t| {
+            rules::topic(t.under_replicated, t.offline).health.as_str()
+        })
+        .frame("topics");
     Ok(vec![summary, brokers, topics])
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{snapshot, snapshot_meta, Granularity, LagQuery};
 use crate::error::QueryError;
-use crate::frames::{describe, verdict_fields};
+use crate::frames::{describe, verdict_fields, Columns};
 use crate::kafka::client::KafkaClient;
 use crate::kafka::lag::{by_topic, totals, PartitionLag};
 use crate::kafka::offsets::{GroupInfo, LagSnapshot};
@@ -46,48 +46,30 @@ fn partitions_frame(snap: &LagSnapshot, statuses: &status::Statuses) -> Frame {
     let p = &snap.partitions;
     let by_name: HashMap<&str, &GroupInfo> =
         snap.groups.iter().map(|g| (g.name.as_str(), g)).collect();
-    Frame::new(Granularity::Partition.frame_name())
-        .with_fields([
-            p.iter().map(|r| r.group.clone()).into_field("group"),
-            p.iter().map(|r| r.topic.clone()).into_field("topic"),
-            p.iter().map(|r| r.partition).into_field("partition"),
-            describe(
-                p.iter()
-                    .map(|r| r.committed)
-                    .into_opt_field("committedOffset"),
-                "Committed offset",
-                Some("none"),
-            ),
-            describe(
-                p.iter().map(|r| r.log_end).into_opt_field("logEndOffset"),
-                "Log-end offset",
-                Some("none"),
-            ),
-            describe(
-                p.iter().map(|r| r.lag).into_opt_field("lag"),
-                "Lag",
-                Some("short"),
-            ),
-            p.iter()
-                .map(|r| r.committed.is_some())
-                .into_field("hasCommit"),
-            p.iter()
-                .map(|r| owner(&by_name, r))
-                .into_opt_field("member"),
-            p.iter()
-                .map(|r| r.problem.clone())
-                .into_opt_field("problem"),
-            statuses
-                .partitions
-                .iter()
-                .map(|e| e.map(|e| e.status.as_str()))
-                .into_opt_field("consumerStatus"),
-            statuses
-                .partitions
-                .iter()
-                .map(|e| e.map(|e| e.sentence()))
-                .into_opt_field("consumerStatusReason"),
-        ])
+    Columns::over(p)
+        .col("group", |r| r.group.clone())
+        .col("topic", |r| r.topic.clone())
+        .col("partition", |r| r.partition)
+        .opt("committedOffset", |r| r.committed)
+        .shown("Committed offset", Some("none"))
+        .opt("logEndOffset", |r| r.log_end)
+        .shown("Log-end offset", Some("none"))
+        .opt("lag", |r| r.lag)
+        .shown("Lag", Some("short"))
+        .col("hasCommit", |r| r.committed.is_some())
+        .opt("member", |r| owner(&by_name, r))
+        .opt("problem", |r| r.problem.clone())
+        .fields([statuses
+            .partitions
+            .iter()
+            .map(|e| e.map(|e| e.status.as_str()))
+            .into_opt_field("consumerStatus")])
+        .fields([statuses
+            .partitions
+            .iter()
+            .map(|e| e.map(|e| e.sentence()))
+            .into_opt_field("consumerStatusReason")])
+        .frame(Granularity::Partition.frame_name())
         .with_metadata(snapshot_meta(snap, json!({})))
 }
 
@@ -166,39 +148,22 @@ fn groups_frame(
         })
         .collect();
     drop(window);
-    Frame::new(Granularity::Group.frame_name())
-        .with_fields(
-            [
-                rows.iter()
-                    .map(|(g, _, _)| g.name.clone())
-                    .into_field("group"),
-                rows.iter()
-                    .map(|(g, _, _)| g.state.clone())
-                    .into_opt_field("state"),
-                rows.iter()
-                    .map(|(g, _, _)| g.kind.clone())
-                    .into_opt_field("protocol"),
-                rows.iter()
-                    .map(|(g, _, _)| g.members)
-                    .into_opt_field("members"),
-                describe(
-                    rows.iter().map(|(_, t, _)| t.lag).into_opt_field("lag"),
-                    "Lag",
-                    Some("short"),
-                ),
-                rows.iter()
-                    .map(|(_, t, _)| t.partitions as u64)
-                    .into_field("partitions"),
-                rows.iter()
-                    .map(|(_, t, _)| t.without_commit as u64)
-                    .into_field("partitionsWithoutCommit"),
-                rows.iter()
-                    .map(|(g, _, _)| statuses.groups.get(&g.name).map(|s| s.status.as_str()))
-                    .into_opt_field("consumerStatus"),
-            ]
-            .into_iter()
-            .chain(verdict_fields(rows.iter().map(|(_, _, v)| v))),
-        )
+    Columns::over(&rows)
+        .col("group", |(g, _, _)| g.name.clone())
+        .opt("state", |(g, _, _)| g.state.clone())
+        .opt("protocol", |(g, _, _)| g.kind.clone())
+        .opt("members", |(g, _, _)| g.members)
+        .opt("lag", |(_, t, _)| t.lag)
+        .shown("Lag", Some("short"))
+        .col("partitions", |(_, t, _)| t.partitions as u64)
+        .col("partitionsWithoutCommit", |(_, t, _)| {
+            t.without_commit as u64
+        })
+        .opt("consumerStatus", |(g, _, _)| {
+            statuses.groups.get(&g.name).map(|s| s.status.as_str())
+        })
+        .fields(verdict_fields(rows.iter().map(|(_, _, v)| v)))
+        .frame(Granularity::Group.frame_name())
         .with_metadata(snapshot_meta(snap, json!({})))
 }
 

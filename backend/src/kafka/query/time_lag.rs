@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use grafana_plugin_sdk::data::Frame;
-use grafana_plugin_sdk::prelude::*;
 use serde_json::json;
 
 use super::{snapshot, snapshot_meta, LagQuery};
 use crate::error::QueryError;
-use crate::frames::describe;
+use crate::frames::Columns;
 use crate::kafka::client::KafkaClient;
 use crate::kafka::lag::by_topic;
 use crate::kafka::{record_time, time_lag};
@@ -68,20 +67,25 @@ pub async fn time_lag(
         })
         .collect();
     drop(window);
-    let frame = Frame::new("timeLag")
-        .with_fields([
-            rows.iter().map(|r| r.0.clone()).into_field("group"),
-            rows.iter().map(|r| r.1.clone()).into_field("topic"),
-            describe(rows.iter().map(|r| r.2.lag).into_field("lag"), "Lag", Some("short")),
-            describe(rows.iter().map(|r| r.2.produce_rate).into_opt_field("produceRate"), "Produce rate", Some("wps")),
-            describe(rows.iter().map(|r| r.2.consume_rate).into_opt_field("consumeRate"), "Consume rate", Some("wps")),
-            describe(rows.iter().map(|r| r.2.seconds_behind).into_opt_field("secondsBehind"), "Time behind", Some("s")),
-            describe(rows.iter().map(|r| r.2.drain_seconds).into_opt_field("drainSeconds"), "Drain time", Some("s")),
-            rows.iter().map(|r| r.2.drains).into_field("drains"),
-            rows.iter().map(|r| r.2.samples as u64).into_field("samples"),
-            describe(rows.iter().map(|r| r.2.window_seconds).into_field("windowSeconds"), "Window", Some("s")),
-            rows.iter().map(|r| r.3).into_field("method"),
-        ])
+    let frame = Columns::over(&rows)
+        .col("group", |r| r.0.clone())
+        .col("topic", |r| r.1.clone())
+        .col("lag", |r| r.2.lag)
+        .shown("Lag", Some("short"))
+        .opt("produceRate", |r| r.2.produce_rate)
+        .shown("Produce rate", Some("wps"))
+        .opt("consumeRate", |r| r.2.consume_rate)
+        .shown("Consume rate", Some("wps"))
+        .opt("secondsBehind", |r| r.2.seconds_behind)
+        .shown("Time behind", Some("s"))
+        .opt("drainSeconds", |r| r.2.drain_seconds)
+        .shown("Drain time", Some("s"))
+        .col("drains", |r| r.2.drains)
+        .col("samples", |r| r.2.samples as u64)
+        .col("windowSeconds", |r| r.2.window_seconds)
+        .shown("Window", Some("s"))
+        .col("method", |r| r.3)
+        .frame("timeLag")
         .with_metadata(snapshot_meta(
             &snap,
             json!({
