@@ -8,7 +8,7 @@ use grafana_plugin_sdk::data::{Frame, Metadata, Threshold, ThresholdsConfig, Vis
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::{Health, Node, Topology};
 
-use crate::frames::describe;
+use crate::frames::{describe, Columns};
 
 fn node_graph_meta(custom: Option<serde_json::Map<String, serde_json::Value>>) -> Metadata {
     let mut meta = Metadata::default();
@@ -141,17 +141,13 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
         .with_metadata(node_graph_meta(Some(custom)));
 
     let edges = &topology.edges;
-    let edges_frame = Frame::new("edges")
-        .with_fields([
-            edges.iter().map(|e| e.id.clone()).into_field("id"),
-            edges.iter().map(|e| e.source.clone()).into_field("source"),
-            edges.iter().map(|e| e.target.clone()).into_field("target"),
-            describe(
-                edges.iter().map(|e| e.label.clone()).into_field("mainstat"),
-                "Flow",
-                None,
-            ),
-        ])
+    let edges_frame = Columns::over(edges)
+        .col("id", |e| e.id.clone())
+        .col("source", |e| e.source.clone())
+        .col("target", |e| e.target.clone())
+        .col("mainstat", |e| e.label.clone())
+        .shown("Flow", None)
+        .frame("edges")
         .with_metadata(node_graph_meta(None));
     vec![nodes_frame, edges_frame]
 }
