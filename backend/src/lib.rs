@@ -9,6 +9,9 @@
 //! - [`frames`], [`error`], [`metrics`]: frame builders, user-facing errors, own metrics.
 //! - [`check`]: `gpx_kafkaflink check`, the same health from a terminal.
 
+// `unsafe` lives in one module, `kafka::admin::ffi`, which allows it.
+#![deny(unsafe_code)]
+
 pub mod check;
 pub mod error;
 pub mod flink;

@@ -5,7 +5,7 @@
 //! - [`snapshot`]: one refresh of the selected jobs, gathered with bounded concurrency.
 //! - [`watermark_history`]: whether watermarks moved since the previous query.
 //! - [`assess`]: bottleneck and health verdicts (pure, from `pipeline_model`'s rules).
-//! - [`query`]: the Flink query types and their frames.
+//! - [`query`]: the Flink query types (a module each) and the query editor's listings.
 
 pub mod assess;
 pub mod client;

@@ -1,5 +1,5 @@
-//! Cluster health: brokers, the active controller, topics and partitions, with the operators'
-//! rules (domain notes): no offline partitions, no under-replicated ones, a controller exists.
+//! Cluster health: brokers, the active controller, topics and partitions. A healthy cluster has
+//! no offline partitions, no under-replicated ones, and an active controller.
 
 use std::time::Duration;
 

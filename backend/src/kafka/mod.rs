@@ -1,6 +1,7 @@
 //! Everything the backend learns from Kafka itself (no exporter).
 //!
-//! - [`admin`]: the Admin API calls rdkafka does not wrap (groups, offsets), on the one client.
+//! - [`admin`]: the Admin API calls rdkafka does not wrap (groups, offsets), on the one client;
+//!   its `ffi` module holds every `unsafe` call.
 //! - [`client`]: the one librdkafka client of a datasource, built from its connection settings.
 //! - [`lag`]: consumer-lag arithmetic (pure).
 //! - [`offsets`]: batched fetching of end and committed offsets into one lag snapshot.
@@ -9,7 +10,8 @@
 //! - [`record_time`]: the timestamp of the record at a committed offset (time lag at once).
 //! - [`time_lag`]: the sampled-offsets window, seconds behind and drain time (pure).
 //! - [`cluster`]: brokers, controller, partitions and the cluster verdict.
-//! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries and their frames.
+//! - [`query`]: the `consumerLag`, `timeLag` and `clusterHealth` queries (a module each) and
+//!   the query editor's listings.
 
 pub mod admin;
 pub mod client;

@@ -12,6 +12,7 @@ use super::PipelinePlugin;
 use crate::error::{QueryError, RefIdError};
 use crate::instance::Instance;
 use crate::query::{self, ParsedQuery, QueryKind};
+use crate::{flink, kafka};
 
 #[backend::async_trait]
 impl backend::DataService for PipelinePlugin {
@@ -92,48 +93,42 @@ impl PipelinePlugin {
 
 /// What a query waits on, for the timeout message.
 fn target_of(kind: &QueryKind) -> &'static str {
-    match kind {
-        QueryKind::Topology(_) | QueryKind::Health(_) => "Kafka and Flink",
-        QueryKind::ConsumerLag(_) | QueryKind::TimeLag(_) | QueryKind::ClusterHealth(_) => "Kafka",
-        QueryKind::Jobs(_)
-        | QueryKind::JobGraph(_)
-        | QueryKind::Backpressure(_)
-        | QueryKind::Watermarks(_)
-        | QueryKind::Checkpoints(_)
-        | QueryKind::TaskManagers(_) => "the Flink REST API",
-    }
+    kind.query_type().upstream().describe()
 }
 
-/// Run one parsed query against the datasource's upstreams.
+/// Run one parsed query against the datasource's upstreams: the one place that dispatches on
+/// the query's kind.
 async fn execute(
     instance: &Instance,
     parsed: &ParsedQuery,
     timeout: std::time::Duration,
 ) -> Result<Vec<Frame>, QueryError> {
+    let name = parsed.kind.name();
+    let t = || parsed.thresholds(&instance.settings.thresholds);
     match &parsed.kind {
-        QueryKind::Topology(q) => {
-            let t = parsed.thresholds(&instance.settings.thresholds);
-            query::topology::topology(instance, q, &t, timeout).await
-        }
-        QueryKind::Health(q) => {
-            let t = parsed.thresholds(&instance.settings.thresholds);
-            query::topology::health(instance, q, &t, timeout).await
-        }
+        QueryKind::Topology(q) => query::topology::topology(instance, q, &t(), timeout).await,
+        QueryKind::Health(q) => query::topology::health(instance, q, &t(), timeout).await,
         QueryKind::ConsumerLag(q) => {
-            let t = parsed.thresholds(&instance.settings.thresholds);
-            crate::kafka::query::consumer_lag(instance.kafka("consumerLag")?, q, &t, timeout).await
+            kafka::query::consumer_lag(instance.kafka(name)?, q, &t(), timeout).await
         }
-        QueryKind::TimeLag(q) => {
-            crate::kafka::query::time_lag(instance.kafka("timeLag")?, q, timeout).await
-        }
+        QueryKind::TimeLag(q) => kafka::query::time_lag(instance.kafka(name)?, q, timeout).await,
         QueryKind::ClusterHealth(_) => {
-            crate::kafka::query::cluster_health(instance.kafka("clusterHealth")?, timeout).await
+            kafka::query::cluster_health(instance.kafka(name)?, timeout).await
         }
-        QueryKind::Jobs(_)
-        | QueryKind::JobGraph(_)
-        | QueryKind::Backpressure(_)
-        | QueryKind::Watermarks(_)
-        | QueryKind::Checkpoints(_)
-        | QueryKind::TaskManagers(_) => crate::flink::query::run(instance, parsed).await,
+        QueryKind::Jobs(q) => flink::query::jobs(instance.flink(name)?, q, &t()).await,
+        QueryKind::JobGraph(q) => flink::query::job_graph(instance.flink(name)?, q, &t()).await,
+        QueryKind::Backpressure(q) => {
+            flink::query::backpressure(instance.flink(name)?, q, &t()).await
+        }
+        QueryKind::Watermarks(q) => {
+            let client = instance.flink(name)?;
+            flink::query::watermarks(client, &instance.watermarks, q, &t()).await
+        }
+        QueryKind::Checkpoints(q) => {
+            flink::query::checkpoints(instance.flink(name)?, q, &t()).await
+        }
+        QueryKind::TaskManagers(_) => {
+            flink::query::task_managers(instance.flink(name)?, &t()).await
+        }
     }
 }

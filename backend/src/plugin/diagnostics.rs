@@ -5,8 +5,8 @@ use grafana_plugin_sdk::backend::{
 };
 use pipeline_model::Health;
 
+use super::check_health::check_components;
 use super::PipelinePlugin;
-use crate::query::health::check_components;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

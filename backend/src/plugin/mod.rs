@@ -1,7 +1,9 @@
 //! The gRPC services Grafana calls: QueryData ([`data`]), CheckHealth and CollectMetrics
-//! ([`diagnostics`]), CallResource ([`resource`]). Each one resolves the datasource instance,
-//! then hands off to the query, Kafka or Flink modules.
+//! ([`diagnostics`], with the component checks of "Save & test" in [`check_health`]),
+//! CallResource ([`resource`]). Each one resolves the datasource instance, then hands off to
+//! the query, Kafka or Flink modules.
 
+mod check_health;
 mod data;
 mod diagnostics;
 mod resource;

@@ -6,10 +6,10 @@
 use bytes::Bytes;
 use grafana_plugin_sdk::backend::{self, BoxResourceStream, ErrIntoHttpResponse};
 use http::{Response, StatusCode};
+use pipeline_model::QueryType;
 
 use super::PipelinePlugin;
 use crate::error::QueryError;
-use crate::query::QUERY_TYPES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResourceError {
@@ -59,21 +59,25 @@ impl backend::ResourceService for PipelinePlugin {
             .trim_end_matches('/')
             .to_string();
         let body = match path.as_str() {
-            "/query-types" | "query-types" => serde_json::json!({ "queryTypes": QUERY_TYPES }),
+            "/query-types" | "query-types" => {
+                serde_json::json!({ "queryTypes": QueryType::names().collect::<Vec<_>>() })
+            }
             "/kafka/topics" | "kafka/topics" | "/kafka/groups" | "kafka/groups" => {
                 let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
                 let client = instance.kafka("kafka resources")?;
                 let timeout = instance.settings.query_timeout;
                 if path.ends_with("topics") {
-                    crate::kafka::query::topics_resource(client, timeout).await?
+                    crate::kafka::query::listings::topics_resource(client, timeout).await?
                 } else {
-                    crate::kafka::query::groups_resource(client, timeout).await?
+                    crate::kafka::query::listings::groups_resource(client, timeout).await?
                 }
             }
             p if p.trim_start_matches('/').starts_with("flink/") => {
                 let instance = self.instance(request.plugin_context.instance_settings.as_ref())?;
                 let client = instance.flink("flink resources")?;
-                match crate::flink::query::resource(client, p.trim_start_matches('/')).await? {
+                match crate::flink::query::listings::resource(client, p.trim_start_matches('/'))
+                    .await?
+                {
                     Some(body) => body,
                     None => return Err(ResourceError::NotFound(path)),
                 }

@@ -1,12 +1,12 @@
 //! Typed queries: the JSON a Grafana panel sends, parsed per query so that one malformed query
 //! gets its own error naming the bad field while the others in the request still run.
 
-pub mod health;
 pub mod topology;
 
 use std::time::Duration;
 
 use pipeline_model::thresholds::ThresholdOverrides;
+use pipeline_model::QueryType;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -45,36 +45,27 @@ pub enum QueryKind {
     TaskManagers(crate::flink::query::FlinkQuery),
 }
 
-/// Every query type name the front end may send, with whether this backend serves it yet.
-pub const QUERY_TYPES: &[&str] = &[
-    "topology",
-    "health",
-    "consumerLag",
-    "timeLag",
-    "clusterHealth",
-    "jobs",
-    "jobGraph",
-    "backpressure",
-    "watermarks",
-    "checkpoints",
-    "taskManagers",
-];
-
 impl QueryKind {
-    pub fn name(&self) -> &'static str {
+    /// The query type this query is, from the one table of query types.
+    pub fn query_type(&self) -> QueryType {
         match self {
-            QueryKind::Topology(_) => "topology",
-            QueryKind::Health(_) => "health",
-            QueryKind::ConsumerLag(_) => "consumerLag",
-            QueryKind::TimeLag(_) => "timeLag",
-            QueryKind::ClusterHealth(_) => "clusterHealth",
-            QueryKind::Jobs(_) => "jobs",
-            QueryKind::JobGraph(_) => "jobGraph",
-            QueryKind::Backpressure(_) => "backpressure",
-            QueryKind::Watermarks(_) => "watermarks",
-            QueryKind::Checkpoints(_) => "checkpoints",
-            QueryKind::TaskManagers(_) => "taskManagers",
+            QueryKind::Topology(_) => QueryType::Topology,
+            QueryKind::Health(_) => QueryType::Health,
+            QueryKind::ConsumerLag(_) => QueryType::ConsumerLag,
+            QueryKind::TimeLag(_) => QueryType::TimeLag,
+            QueryKind::ClusterHealth(_) => QueryType::ClusterHealth,
+            QueryKind::Jobs(_) => QueryType::Jobs,
+            QueryKind::JobGraph(_) => QueryType::JobGraph,
+            QueryKind::Backpressure(_) => QueryType::Backpressure,
+            QueryKind::Watermarks(_) => QueryType::Watermarks,
+            QueryKind::Checkpoints(_) => QueryType::Checkpoints,
+            QueryKind::TaskManagers(_) => QueryType::TaskManagers,
         }
+    }
+
+    /// The wire name of this query's type.
+    pub fn name(&self) -> &'static str {
+        self.query_type().name()
     }
 }
 
@@ -100,25 +91,24 @@ impl ParsedQuery {
                 )));
             }
         }
+        let Some(query_type) = QueryType::from_name(query_type) else {
+            return Err(QueryError::InvalidQuery(format!(
+                "field `queryType`: unknown query type `{query_type}`; expected one of: {}",
+                QueryType::names().collect::<Vec<_>>().join(", ")
+            )));
+        };
         let kind = match query_type {
-            // Grafana's default query is the topology.
-            "topology" | "" => QueryKind::Topology(parse_fields(json)?),
-            "health" => QueryKind::Health(parse_fields(json)?),
-            "consumerLag" => QueryKind::ConsumerLag(parse_fields(json)?),
-            "timeLag" => QueryKind::TimeLag(parse_fields(json)?),
-            "clusterHealth" => QueryKind::ClusterHealth(parse_fields(json)?),
-            "jobs" => QueryKind::Jobs(parse_fields(json)?),
-            "jobGraph" => QueryKind::JobGraph(parse_fields(json)?),
-            "backpressure" => QueryKind::Backpressure(parse_fields(json)?),
-            "watermarks" => QueryKind::Watermarks(parse_fields(json)?),
-            "checkpoints" => QueryKind::Checkpoints(parse_fields(json)?),
-            "taskManagers" => QueryKind::TaskManagers(parse_fields(json)?),
-            other => {
-                return Err(QueryError::InvalidQuery(format!(
-                    "field `queryType`: unknown query type `{other}`; expected one of: {}",
-                    QUERY_TYPES.join(", ")
-                )))
-            }
+            QueryType::Topology => QueryKind::Topology(parse_fields(json)?),
+            QueryType::Health => QueryKind::Health(parse_fields(json)?),
+            QueryType::ConsumerLag => QueryKind::ConsumerLag(parse_fields(json)?),
+            QueryType::TimeLag => QueryKind::TimeLag(parse_fields(json)?),
+            QueryType::ClusterHealth => QueryKind::ClusterHealth(parse_fields(json)?),
+            QueryType::Jobs => QueryKind::Jobs(parse_fields(json)?),
+            QueryType::JobGraph => QueryKind::JobGraph(parse_fields(json)?),
+            QueryType::Backpressure => QueryKind::Backpressure(parse_fields(json)?),
+            QueryType::Watermarks => QueryKind::Watermarks(parse_fields(json)?),
+            QueryType::Checkpoints => QueryKind::Checkpoints(parse_fields(json)?),
+            QueryType::TaskManagers => QueryKind::TaskManagers(parse_fields(json)?),
         };
         Ok(ParsedQuery { kind, common })
     }
@@ -173,6 +163,21 @@ mod tests {
             .to_string();
         assert!(
             err.contains("`queryType`") && err.contains("health"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_query_type_error_lists_every_name_in_table_order() {
+        let err = ParsedQuery::parse("lagg", &json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(
+                "field `queryType`: unknown query type `lagg`; expected one of: topology, health, \
+                 consumerLag, timeLag, clusterHealth, jobs, jobGraph, backpressure, watermarks, \
+                 checkpoints, taskManagers"
+            ),
             "{err}"
         );
     }

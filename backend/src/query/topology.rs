@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use crate::error::QueryError;
 use crate::instance::Instance;
-use crate::topology::frames::{health_series, node_graph, HEALTH_METRICS};
 use crate::topology::gather::{build, Scope};
+use crate::topology::health_series::{health_series, HEALTH_METRICS};
+use crate::topology::node_graph::node_graph;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

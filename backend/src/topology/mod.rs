@@ -4,10 +4,12 @@
 //! - [`description`]: the declarative pipeline description (settings or query).
 //! - [`facts`]: what one refresh learned from Kafka and Flink, independent of how.
 //! - [`assemble`]: the join, pure; rules come from `pipeline_model`.
-//! - [`frames`]: Node Graph frames and the alerting series.
+//! - [`node_graph`]: the Node Graph frames (`nodes`, `edges`).
+//! - [`health_series`]: the alerting series of the `health` query.
 
 pub mod assemble;
 pub mod description;
 pub mod facts;
-pub mod frames;
 pub mod gather;
+pub mod health_series;
+pub mod node_graph;

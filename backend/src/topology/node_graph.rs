@@ -1,6 +1,6 @@
 //! Topology frames in the shape Grafana's Node Graph reads (a `nodes` and an `edges` frame,
 //! `mainstat`, `secondarystat`, `arc__*`, `color`, `detail__*`), so the built-in Node Graph and
-//! our panel draw the same answer; and the numeric series alert rules evaluate.
+//! our panel draw the same answer.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,7 @@ use grafana_plugin_sdk::data::{Frame, Metadata, Threshold, ThresholdsConfig, Vis
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::{Health, Node, Topology};
 
-use crate::frames::describe;
+use crate::frames::{describe, Columns};
 
 fn node_graph_meta(custom: Option<serde_json::Map<String, serde_json::Value>>) -> Metadata {
     let mut meta = Metadata::default();
@@ -141,69 +141,15 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
         .with_metadata(node_graph_meta(Some(custom)));
 
     let edges = &topology.edges;
-    let edges_frame = Frame::new("edges")
-        .with_fields([
-            edges.iter().map(|e| e.id.clone()).into_field("id"),
-            edges.iter().map(|e| e.source.clone()).into_field("source"),
-            edges.iter().map(|e| e.target.clone()).into_field("target"),
-            describe(
-                edges.iter().map(|e| e.label.clone()).into_field("mainstat"),
-                "Flow",
-                None,
-            ),
-        ])
+    let edges_frame = Columns::over(edges)
+        .col("id", |e| e.id.clone())
+        .col("source", |e| e.source.clone())
+        .col("target", |e| e.target.clone())
+        .col("mainstat", |e| e.label.clone())
+        .shown("Flow", None)
+        .frame("edges")
         .with_metadata(node_graph_meta(None));
     vec![nodes_frame, edges_frame]
-}
-
-/// Which number the `health` query returns per node.
-pub const HEALTH_METRICS: &[&str] = &[
-    "status",
-    "lag",
-    "time lag",
-    "backpressure",
-    "busy",
-    "watermark lag",
-    "checkpoint age",
-];
-
-/// The alerting series: one row per node, stable string labels (node, kind, job) and one
-/// number, so Grafana alerting turns each row into a series. `status` is the health code
-/// (0 ok, 1 warning, 2 critical, 3 unknown); other metrics are the node's stat of that name,
-/// rows without it are left out.
-pub fn health_series(topology: &Topology, metric: &str) -> Frame {
-    let rows: Vec<(&Node, f64)> = topology
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            let v = if metric == "status" {
-                Some(n.health.code() as f64)
-            } else {
-                n.stat(metric)
-            };
-            v.map(|v| (n, v))
-        })
-        .collect();
-    let unit = topology
-        .nodes
-        .iter()
-        .flat_map(|n| &n.stats)
-        .find(|s| s.name == metric)
-        .map(|s| s.unit);
-    Frame::new("health").with_fields([
-        rows.iter().map(|(n, _)| n.id.clone()).into_field("node"),
-        rows.iter().map(|(n, _)| n.kind.as_str()).into_field("kind"),
-        rows.iter()
-            .map(|(n, _)| n.subtitle.clone())
-            .into_field("job"),
-        describe(
-            rows.iter()
-                .map(|(_, v)| *v)
-                .into_field(metric.replace(' ', "_")),
-            metric,
-            unit,
-        ),
-    ])
 }
 
 #[cfg(test)]

@@ -1,115 +1,31 @@
-//! Kafka's Admin API through librdkafka, for the calls the rdkafka crate does not wrap:
-//! ListConsumerGroups, DescribeConsumerGroups, ListConsumerGroupOffsets and ListOffsets.
-//!
-//! Every call goes through the datasource's one client (its `rd_kafka_t`), so one set of broker
-//! connections serves every group. A call is submitted with a result queue of its own and the
-//! caller blocks on that queue (callers are on tokio's blocking pool). ListConsumerGroupOffsets
-//! takes one group per request (a librdkafka rule), so [`group_offsets`] keeps many of them in
-//! flight on one queue, told apart by their opaque, at most `in_flight` at a time.
-//!
-//! This is the only module with `unsafe` for Kafka; each block says what keeps it sound.
-//! Strings and lists librdkafka returns belong to the result event, so they are copied into
-//! owned Rust values before the event is destroyed.
+//! Every `unsafe` call into librdkafka for the Admin API, in one module; each block says what
+//! keeps it sound. Strings and lists librdkafka returns belong to the result event, so they
+//! are copied into owned Rust values before the event is destroyed. The rest of
+//! [`super`] is safe code over these handles and readers.
+#![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::bindings as rd;
 use rdkafka::types::RDKafkaErrorCode;
-use thiserror::Error;
 
-use super::client::ObserverConsumer;
-
-/// A failure of one admin request, or of one group or partition within an answer.
-#[derive(Debug, Clone, PartialEq, Error)]
-#[error("{message}")]
-pub struct AdminError {
-    pub code: RDKafkaErrorCode,
-    pub message: String,
-}
-
-impl AdminError {
-    fn new(code: RDKafkaErrorCode, message: impl Into<String>) -> Self {
-        AdminError {
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn timed_out(what: &str, waited: Duration) -> Self {
-        AdminError::new(
-            RDKafkaErrorCode::OperationTimedOut,
-            format!("{what}: no answer within {:.1} s", waited.as_secs_f64()),
-        )
-    }
-
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self.code,
-            RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut
-        )
-    }
-}
-
-/// A group as ListConsumerGroups lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListedGroup {
-    pub name: String,
-    pub state: String,
-    /// "Classic" or "Consumer" (KIP-848); "Unknown" from brokers that do not say.
-    pub kind: String,
-    /// Kafka's "simple consumer group": it commits offsets but has no protocol type.
-    pub simple: bool,
-}
-
-/// Everything ListConsumerGroups returned: the groups, and the brokers that failed to answer
-/// (their groups are missing, the rest are complete).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GroupListing {
-    pub groups: Vec<ListedGroup>,
-    pub errors: Vec<String>,
-}
-
-/// One member of a group and the partitions it holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub client_id: String,
-    pub consumer_id: String,
-    pub host: String,
-    pub assignment: Vec<(String, i32)>,
-}
-
-/// A group as DescribeConsumerGroups describes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupDescription {
-    pub name: String,
-    pub state: String,
-    pub kind: String,
-    pub simple: bool,
-    pub assignor: String,
-    pub coordinator: Option<i32>,
-    pub members: Vec<Member>,
-}
-
-/// One committed offset of a group (partitions without a commit are absent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommittedOffset {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-}
-
-pub type PartitionResult<T> = ((String, i32), Result<T, AdminError>);
-
-/// Each described group by name: its description, or why it has none.
-pub type Descriptions = Vec<(String, Result<GroupDescription, AdminError>)>;
+use super::{
+    AdminError, CommittedOffset, Descriptions, GroupDescription, GroupListing, ListedGroup, Member,
+    PartitionResult,
+};
+use crate::kafka::client::ObserverConsumer;
 
 /// Admin options of `op` with Kafka's request timeout set; destroyed on drop.
-struct Options(*mut rd::rd_kafka_AdminOptions_t);
+pub(super) struct Options(*mut rd::rd_kafka_AdminOptions_t);
 
 impl Options {
-    fn new(rk: *mut rd::rd_kafka_t, op: rd::rd_kafka_admin_op_t, timeout: Duration) -> Self {
+    pub(super) fn new(
+        rk: *mut rd::rd_kafka_t,
+        op: rd::rd_kafka_admin_op_t,
+        timeout: Duration,
+    ) -> Self {
         // SAFETY: `rk` is a live client handle (borrowed from the consumer for the call);
         // AdminOptions_new only reads it to check the client type.
         let options = unsafe { rd::rd_kafka_AdminOptions_new(rk, op) };
@@ -129,7 +45,7 @@ impl Options {
     }
 
     /// Tag the request's result event with `index`, read back by [`Event::opaque`].
-    fn set_opaque(&self, index: usize) {
+    pub(super) fn set_opaque(&self, index: usize) {
         // SAFETY: the options are live; the opaque is an integer carried as a pointer and never
         // dereferenced.
         unsafe { rd::rd_kafka_AdminOptions_set_opaque(self.0, index as *mut c_void) }
@@ -146,16 +62,16 @@ impl Drop for Options {
 
 /// A queue that receives admin results; destroyed on drop (requests still in flight keep
 /// their own reference, so an abandoned queue is freed when they finish).
-struct ResultQueue(*mut rd::rd_kafka_queue_t);
+pub(super) struct ResultQueue(*mut rd::rd_kafka_queue_t);
 
 impl ResultQueue {
-    fn new(rk: *mut rd::rd_kafka_t) -> Self {
+    pub(super) fn new(rk: *mut rd::rd_kafka_t) -> Self {
         // SAFETY: `rk` is a live client handle.
         ResultQueue(unsafe { rd::rd_kafka_queue_new(rk) })
     }
 
     /// The next result, or `None` when nothing arrived within `wait`.
-    fn poll(&self, wait: Duration) -> Option<Event> {
+    pub(super) fn poll(&self, wait: Duration) -> Option<Event> {
         let ms = wait.as_millis().min(i32::MAX as u128) as c_int;
         // SAFETY: the queue is live; a returned event is owned by us and freed by `Event`.
         let ev = unsafe { rd::rd_kafka_queue_poll(self.0, ms) };
@@ -171,16 +87,16 @@ impl Drop for ResultQueue {
 }
 
 /// One result event; destroyed on drop, together with everything it points to.
-struct Event(*mut rd::rd_kafka_event_t);
+pub(super) struct Event(*mut rd::rd_kafka_event_t);
 
 impl Event {
-    fn opaque(&self) -> usize {
+    pub(super) fn opaque(&self) -> usize {
         // SAFETY: the event is live; the opaque is the integer set by `Options::set_opaque`.
         unsafe { rd::rd_kafka_event_opaque(self.0) as usize }
     }
 
     /// The request-level error (timeout, no broker, ...), if any.
-    fn error(&self) -> Option<AdminError> {
+    pub(super) fn error(&self) -> Option<AdminError> {
         // SAFETY: the event is live; the error string belongs to it and is copied.
         let (code, text) = unsafe {
             let code = rd::rd_kafka_event_error(self.0);
@@ -190,7 +106,7 @@ impl Event {
             .then(|| AdminError::new(code.into(), text))
     }
 
-    fn is(&self, kind: i32) -> bool {
+    pub(super) fn is(&self, kind: i32) -> bool {
         // SAFETY: the event is live.
         unsafe { rd::rd_kafka_event_type(self.0) == kind }
     }
@@ -263,10 +179,10 @@ unsafe fn array<'a, T>(p: *mut *const T, cnt: usize) -> &'a [*const T] {
 }
 
 /// A topic-partition list we own; destroyed on drop.
-struct OwnedPartitions(*mut rd::rd_kafka_topic_partition_list_t);
+pub(super) struct OwnedPartitions(*mut rd::rd_kafka_topic_partition_list_t);
 
 impl OwnedPartitions {
-    fn new(parts: &[(String, i32)], offset: i64) -> Result<Self, AdminError> {
+    pub(super) fn new(parts: &[(String, i32)], offset: i64) -> Result<Self, AdminError> {
         // SAFETY: list_new allocates an empty list; add copies the topic name and returns a
         // pointer to the new element inside the list, valid until the next add.
         unsafe {
@@ -292,55 +208,25 @@ impl Drop for OwnedPartitions {
     }
 }
 
-fn native(consumer: &ObserverConsumer) -> *mut rd::rd_kafka_t {
+pub(super) fn native(consumer: &ObserverConsumer) -> *mut rd::rd_kafka_t {
     use rdkafka::consumer::Consumer;
     consumer.client().native_ptr()
 }
 
-/// Wait for the one result of a request submitted to `queue`.
-fn one_result(
-    queue: &ResultQueue,
-    kind: i32,
-    what: &str,
-    timeout: Duration,
-) -> Result<Event, AdminError> {
-    // librdkafka answers a request that timed out itself; the margin only covers a lost event.
-    let ev = queue
-        .poll(timeout + Duration::from_millis(500))
-        .ok_or_else(|| AdminError::timed_out(what, timeout))?;
-    if let Some(e) = ev.error() {
-        return Err(e);
-    }
-    if !ev.is(kind) {
-        return Err(AdminError::new(
-            RDKafkaErrorCode::Fail,
-            format!("{what}: librdkafka answered with an unexpected event"),
-        ));
-    }
-    Ok(ev)
-}
-
-/// Every group the cluster knows (one ListGroups request per broker).
-pub fn list_groups(
-    consumer: &ObserverConsumer,
-    timeout: Duration,
-) -> Result<GroupListing, AdminError> {
-    let rk = native(consumer);
-    let queue = ResultQueue::new(rk);
-    let options = Options::new(
-        rk,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
-        timeout,
-    );
+/// Submit ListConsumerGroups; its result arrives on `queue`.
+pub(super) fn submit_list_groups(rk: *mut rd::rd_kafka_t, options: &Options, queue: &ResultQueue) {
     // SAFETY: client, options and queue are live for the call; librdkafka copies the options.
     unsafe { rd::rd_kafka_ListConsumerGroups(rk, options.0, queue.0) };
-    let ev = one_result(
-        &queue,
-        rd::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT,
-        "ListConsumerGroups",
-        timeout,
-    )?;
+}
+
+/// The groups and per-broker errors of a ListConsumerGroups result event.
+pub(super) fn read_group_listing(ev: &Event) -> GroupListing {
     let mut listing = GroupListing::default();
+    // `one_result` checked the kind; checked again so that this safe function stays sound
+    // whatever event it is given.
+    if !ev.is(rd::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT) {
+        return listing;
+    }
     // SAFETY: the event is a ListConsumerGroups result (checked above); the listings and errors
     // it points to live as long as `ev`, and everything is copied out before it drops.
     unsafe {
@@ -366,43 +252,31 @@ pub fn list_groups(
             }
         }
     }
-    Ok(listing)
+    listing
 }
 
-/// State, members and assignment of each named group (one request per coordinator). Each
-/// group has its own result: one that fails (ACL, coordinator loading) leaves the rest whole.
-pub fn describe_groups(
-    consumer: &ObserverConsumer,
-    names: &[String],
-    timeout: Duration,
-) -> Result<Descriptions, AdminError> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let c_names = names
-        .iter()
-        .map(|n| CString::new(n.as_str()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| AdminError::new(RDKafkaErrorCode::InvalidArgument, "group name holds NUL"))?;
-    let mut ptrs: Vec<*const c_char> = c_names.iter().map(|c| c.as_ptr()).collect();
-    let rk = native(consumer);
-    let queue = ResultQueue::new(rk);
-    let options = Options::new(
-        rk,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
-        timeout,
-    );
+/// Submit DescribeConsumerGroups for `names`; its result arrives on `queue`.
+pub(super) fn submit_describe_groups(
+    rk: *mut rd::rd_kafka_t,
+    names: &[CString],
+    options: &Options,
+    queue: &ResultQueue,
+) {
+    let mut ptrs: Vec<*const c_char> = names.iter().map(|c| c.as_ptr()).collect();
     // SAFETY: `ptrs` points to NUL-terminated names alive for the call (librdkafka copies them).
     unsafe {
         rd::rd_kafka_DescribeConsumerGroups(rk, ptrs.as_mut_ptr(), ptrs.len(), options.0, queue.0)
     };
-    let ev = one_result(
-        &queue,
-        rd::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
-        "DescribeConsumerGroups",
-        timeout,
-    )?;
-    let mut out = Vec::with_capacity(names.len());
+}
+
+/// Each group of a DescribeConsumerGroups result event: its description, or its own error.
+pub(super) fn read_descriptions(ev: &Event, capacity: usize) -> Descriptions {
+    let mut out = Vec::with_capacity(capacity);
+    // `one_result` checked the kind; checked again so that this safe function stays sound
+    // whatever event it is given.
+    if !ev.is(rd::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT) {
+        return out;
+    }
     // SAFETY: a DescribeConsumerGroups result (checked above); descriptions, members and their
     // partition lists belong to `ev` and are copied out before it drops.
     unsafe {
@@ -452,55 +326,12 @@ pub fn describe_groups(
             out.push((name, Ok(description)));
         }
     }
-    Ok(out)
+    out
 }
 
-/// Every committed offset of each group (OffsetFetch with no partition list: all of them),
-/// up to `in_flight` requests at once on the one client. Results are in the order of `groups`;
-/// a group that failed or had no answer by the deadline has its own error.
-pub fn group_offsets(
-    consumer: &ObserverConsumer,
-    groups: &[String],
-    timeout: Duration,
-    in_flight: usize,
-) -> Vec<Result<Vec<CommittedOffset>, AdminError>> {
-    let deadline = Instant::now() + timeout;
-    let mut results: Vec<Option<Result<Vec<CommittedOffset>, AdminError>>> =
-        (0..groups.len()).map(|_| None).collect();
-    let rk = native(consumer);
-    let queue = ResultQueue::new(rk);
-    let (mut next, mut pending) = (0usize, 0usize);
-    while next < groups.len() || pending > 0 {
-        while next < groups.len() && pending < in_flight.max(1) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match submit_offset_fetch(rk, &queue, &groups[next], next, left) {
-                Ok(()) => pending += 1,
-                Err(e) => results[next] = Some(Err(e)),
-            }
-            next += 1;
-        }
-        if pending == 0 {
-            continue;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Some(ev) = queue.poll(left + Duration::from_millis(500)) else {
-            break;
-        };
-        let i = ev.opaque();
-        if i < results.len() {
-            pending -= 1;
-            results[i] = Some(read_offsets(&ev));
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|| Err(AdminError::timed_out("ListConsumerGroupOffsets", timeout)))
-        })
-        .collect()
-}
-
-fn submit_offset_fetch(
+/// Submit ListConsumerGroupOffsets for every committed partition of `group`, its result tagged
+/// with `index`.
+pub(super) fn submit_offset_fetch(
     rk: *mut rd::rd_kafka_t,
     queue: &ResultQueue,
     group: &str,
@@ -526,7 +357,8 @@ fn submit_offset_fetch(
     Ok(())
 }
 
-fn read_offsets(ev: &Event) -> Result<Vec<CommittedOffset>, AdminError> {
+/// The committed offsets of a ListConsumerGroupOffsets result event's one group.
+pub(super) fn read_committed(ev: &Event) -> Result<Vec<CommittedOffset>, AdminError> {
     if let Some(e) = ev.error() {
         return Err(e);
     }
@@ -563,36 +395,25 @@ fn read_offsets(ev: &Event) -> Result<Vec<CommittedOffset>, AdminError> {
     }
 }
 
-/// Log-end offsets (LATEST) of the partitions: one ListOffsets request per leader. Each
-/// partition has its own result, so one without a leader or of a deleted topic leaves the rest.
-pub fn end_offsets(
-    consumer: &ObserverConsumer,
-    parts: &[(String, i32)],
-    timeout: Duration,
-) -> Result<Vec<PartitionResult<i64>>, AdminError> {
-    if parts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = OwnedPartitions::new(
-        parts,
-        rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
-    )?;
-    let rk = native(consumer);
-    let queue = ResultQueue::new(rk);
-    let options = Options::new(
-        rk,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
-        timeout,
-    );
+/// Submit ListOffsets for `list`; its result arrives on `queue`.
+pub(super) fn submit_list_offsets(
+    rk: *mut rd::rd_kafka_t,
+    list: &OwnedPartitions,
+    options: &Options,
+    queue: &ResultQueue,
+) {
     // SAFETY: list, options and queue are live for the call; librdkafka copies the list.
     unsafe { rd::rd_kafka_ListOffsets(rk, list.0, options.0, queue.0) };
-    let ev = one_result(
-        &queue,
-        rd::RD_KAFKA_EVENT_LISTOFFSETS_RESULT,
-        "ListOffsets",
-        timeout,
-    )?;
-    let mut out = Vec::with_capacity(parts.len());
+}
+
+/// Each partition's log-end offset of a ListOffsets result event, or its own error.
+pub(super) fn read_end_offsets(ev: &Event, capacity: usize) -> Vec<PartitionResult<i64>> {
+    let mut out = Vec::with_capacity(capacity);
+    // `one_result` checked the kind; checked again so that this safe function stays sound
+    // whatever event it is given.
+    if !ev.is(rd::RD_KAFKA_EVENT_LISTOFFSETS_RESULT) {
+        return out;
+    }
     // SAFETY: a ListOffsets result (checked above); each info's partition belongs to `ev`.
     unsafe {
         let result = rd::rd_kafka_event_ListOffsets_result(ev.0);
@@ -607,7 +428,7 @@ pub fn end_offsets(
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// The active controller's broker id from librdkafka's metadata cache (the rdkafka crate does

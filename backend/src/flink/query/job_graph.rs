@@ -1,0 +1,71 @@
+//! The `jobGraph` query: a job's vertices and edges as Node Graph frames.
+
+use grafana_plugin_sdk::data::{Frame, VisType};
+use pipeline_model::Thresholds;
+use serde_json::json;
+
+use super::{load, meta, vertex_rows, FlinkQuery, Loaded};
+use crate::error::QueryError;
+use crate::flink::snapshot::{JobSnapshot, Parts};
+use crate::flink::FlinkClient;
+use crate::frames::Columns;
+
+pub async fn job_graph(
+    client: &FlinkClient,
+    q: &FlinkQuery,
+    t: &Thresholds,
+) -> Result<Vec<Frame>, QueryError> {
+    let parts = Parts {
+        load: true,
+        rates: true,
+        ..Parts::JOBS
+    };
+    let Loaded { sel, snap, a } = load(client, q, parts, None, t).await?;
+    let rows = vertex_rows(&snap, &a, &sel);
+    // Vertex ids repeat across jobs built from the same code: qualify them with the job id.
+    let node_id = |job: &JobSnapshot, vertex: &str| format!("{}/{}", job.id, vertex);
+    let mut node_meta = meta(&snap, json!({}));
+    node_meta.preferred_visualisation = Some(VisType::NodeGraph);
+    let nodes = Columns::over(&rows)
+        .col("id", |r| node_id(r.job, &r.vertex.id))
+        .col("title", |r| r.vertex.name.clone())
+        .col("subtitle", |r| r.job.name.clone())
+        .opt("mainstat", |r| r.vertex.busy)
+        .shown("Busy", Some("percentunit"))
+        .opt("secondarystat", |r| r.vertex.backpressure)
+        .shown("Backpressure", Some("percentunit"))
+        .col("color", |r| r.a.verdict.health.color())
+        .col("detail__parallelism", |r| r.vertex.parallelism)
+        .shown("Parallelism", None)
+        .opt("detail__recordsIn", |r| r.vertex.records_in_per_second)
+        .shown("Records in", Some("reqps"))
+        .opt("detail__recordsOut", |r| r.vertex.records_out_per_second)
+        .shown("Records out", Some("reqps"))
+        .col("detail__bottleneck", |r| r.a.is_bottleneck)
+        .shown("Bottleneck", None)
+        .col("detail__reason", |r| r.a.verdict.reason.clone())
+        .shown("Why", None)
+        .frame("nodes")
+        .with_metadata(node_meta);
+    let selected =
+        |job: &JobSnapshot, id: &str| rows.iter().any(|r| r.job.id == job.id && r.vertex.id == id);
+    let edges: Vec<_> = snap
+        .jobs
+        .iter()
+        .flat_map(|j| j.edges.iter().map(move |e| (j, e)))
+        .filter(|(j, e)| selected(j, &e.upstream) && selected(j, &e.downstream))
+        .collect();
+    let mut edge_meta = meta(&snap, json!({}));
+    edge_meta.preferred_visualisation = Some(VisType::NodeGraph);
+    let edge_frame = Columns::over(&edges)
+        .col("id", |(j, e)| {
+            format!("{}/{}->{}", j.id, e.upstream, e.downstream)
+        })
+        .col("source", |(j, e)| node_id(j, &e.upstream))
+        .col("target", |(j, e)| node_id(j, &e.downstream))
+        .col("mainstat", |(_, e)| e.ship_strategy.clone())
+        .shown("Ship strategy", None)
+        .frame("edges")
+        .with_metadata(edge_meta);
+    Ok(vec![nodes, edge_frame])
+}

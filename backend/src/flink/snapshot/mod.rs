@@ -1,0 +1,274 @@
+//! One refresh of what the Flink REST API knows about the selected jobs, gathered with bounded
+//! concurrency: the many small per-vertex requests of a refresh run at most [`CONCURRENCY`] at a
+//! time instead of one after another, without flooding the JobManager.
+
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use thiserror::Error;
+
+use super::client::{FlinkClient, FlinkError};
+use super::model;
+
+mod decode;
+mod requests;
+
+pub use decode::{apply_backpressure, checkpoint_facts, edges_of, min_watermark};
+use requests::{apply, apply_vertex, ask_all, Request};
+
+/// Requests in flight at once during a refresh.
+pub const CONCURRENCY: usize = 8;
+
+#[derive(Debug, Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Flink(#[from] FlinkError),
+    #[error("Flink job {job} disappeared while it was being read ({path} answered HTTP 404); it was probably cancelled or restarted under a new id: refresh to see the current jobs")]
+    JobGone { job: String, path: String },
+}
+
+/// Which parts of a job a query needs; fewer parts, fewer requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// The jobs themselves (overview, detail, graph); off for cluster-only questions.
+    pub jobs: bool,
+    pub load: bool,
+    pub watermarks: bool,
+    pub rates: bool,
+    pub checkpoints: bool,
+    pub exceptions: bool,
+    pub task_managers: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        jobs: true,
+        load: true,
+        watermarks: true,
+        rates: true,
+        checkpoints: true,
+        exceptions: true,
+        task_managers: true,
+    };
+    /// Only the job list and graphs; add the parts a query needs.
+    pub const JOBS: Parts = Parts {
+        jobs: true,
+        load: false,
+        watermarks: false,
+        rates: false,
+        checkpoints: false,
+        exceptions: false,
+        task_managers: false,
+    };
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FlinkSnapshot {
+    pub jobs: Vec<JobSnapshot>,
+    pub task_managers: Vec<TaskManagerSnapshot>,
+    /// Wall-clock time of the refresh (ms since the epoch).
+    pub fetched_at_ms: i64,
+    pub elapsed: Duration,
+    pub requests: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobSnapshot {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub start_time_ms: i64,
+    pub duration_ms: i64,
+    /// The JobManager's clock at the detail request (ms); 0 when the detail was not read.
+    pub jobmanager_now_ms: i64,
+    pub vertices: Vec<VertexSnapshot>,
+    pub edges: Vec<Edge>,
+    pub checkpoints: Option<CheckpointFacts>,
+    pub last_exception: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VertexSnapshot {
+    pub id: String,
+    pub name: String,
+    pub parallelism: u32,
+    pub status: String,
+    /// Flink's own level: ok | low | high.
+    pub backpressure_level: Option<String>,
+    /// Max over subtasks of the backpressured ratio (0..1).
+    pub backpressure: Option<f64>,
+    /// Max over subtasks of the busy ratio (0..1).
+    pub busy: Option<f64>,
+    pub subtasks: Vec<SubtaskLoad>,
+    /// Minimum input watermark over subtasks (ms); `None` before the first watermark.
+    pub watermark_ms: Option<i64>,
+    /// How many input watermarks Flink reported (0 for sources, which have no input).
+    pub watermark_inputs: usize,
+    pub records_in_per_second: Option<f64>,
+    pub records_out_per_second: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubtaskLoad {
+    pub subtask: u32,
+    pub level: Option<String>,
+    pub backpressure: Option<f64>,
+    pub busy: Option<f64>,
+    pub idle: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub upstream: String,
+    pub downstream: String,
+    pub ship_strategy: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckpointFacts {
+    pub completed: u64,
+    pub failed: u64,
+    pub in_progress: u64,
+    pub last_completed: Option<CompletedCheckpoint>,
+    /// Failures after the last completed checkpoint (from Flink's recent history).
+    pub failed_since_last_completed: u64,
+    pub last_failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompletedCheckpoint {
+    pub id: u64,
+    pub age_seconds: f64,
+    pub duration_ms: i64,
+    pub state_size_bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskManagerSnapshot {
+    pub id: String,
+    pub slots: u32,
+    pub free_slots: u32,
+    pub heap_used_bytes: Option<f64>,
+    pub heap_max_bytes: Option<f64>,
+    pub cpu_load: Option<f64>,
+}
+
+impl TaskManagerSnapshot {
+    pub fn heap_ratio(&self) -> Option<f64> {
+        match (self.heap_used_bytes, self.heap_max_bytes) {
+            (Some(u), Some(m)) if m > 0.0 => Some(u / m),
+            _ => None,
+        }
+    }
+}
+
+/// True when `filter` (an anchored regex) matches the job's name or id; no filter selects all.
+pub fn selects(filter: Option<&Regex>, id: &str, name: &str) -> bool {
+    filter.is_none_or(|r| r.is_match(name) || r.is_match(id))
+}
+
+/// Refresh the jobs `job_filter` selects, [`CONCURRENCY`] requests at a time.
+pub async fn fetch(
+    client: &FlinkClient,
+    job_filter: Option<&Regex>,
+    parts: Parts,
+) -> Result<FlinkSnapshot, SnapshotError> {
+    fetch_with(client, job_filter, parts, CONCURRENCY).await
+}
+
+/// [`fetch`] with a chosen bound on requests in flight (1 = one after another, for comparison).
+pub async fn fetch_with(
+    client: &FlinkClient,
+    job_filter: Option<&Regex>,
+    parts: Parts,
+    concurrency: usize,
+) -> Result<FlinkSnapshot, SnapshotError> {
+    let started = Instant::now();
+    let fetched_at_ms = chrono::Utc::now().timestamp_millis();
+    let overview: model::JobsOverview = if parts.jobs {
+        client.get_json("/jobs/overview").await?
+    } else {
+        model::JobsOverview::default()
+    };
+    let mut jobs: Vec<JobSnapshot> = overview
+        .jobs
+        .into_iter()
+        .filter(|j| selects(job_filter, &j.jid, &j.name))
+        .map(|j| JobSnapshot {
+            id: j.jid,
+            name: j.name,
+            state: j.state,
+            start_time_ms: j.start_time,
+            duration_ms: j.duration,
+            ..Default::default()
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+
+    // Round 1: what each job is made of, plus the job-level facts.
+    let mut round1 = Vec::new();
+    for j in 0..jobs.len() {
+        round1.push(Request::Detail(j));
+        if parts.checkpoints {
+            round1.push(Request::Checkpoints(j));
+        }
+        if parts.exceptions {
+            round1.push(Request::Exceptions(j));
+        }
+    }
+    if parts.task_managers {
+        round1.push(Request::TaskManagers);
+    }
+    let mut requests = usize::from(parts.jobs) + round1.len();
+    let mut task_managers = Vec::new();
+    for (request, reply) in ask_all(client, &jobs, &[], round1, concurrency).await? {
+        apply(&mut jobs, &mut task_managers, request, reply);
+    }
+
+    // Round 2: per vertex and per TaskManager.
+    let mut round2 = Vec::new();
+    for (j, job) in jobs.iter().enumerate() {
+        if job.state != "RUNNING" {
+            continue; // finished or failed jobs have no live load or watermarks
+        }
+        for v in 0..job.vertices.len() {
+            if parts.load {
+                round2.push(Request::Backpressure(j, v));
+            }
+            if parts.watermarks {
+                round2.push(Request::Watermarks(j, v));
+            }
+            if parts.rates {
+                round2.push(Request::Rates(j, v));
+            }
+        }
+    }
+    round2.extend((0..task_managers.len()).map(Request::TaskManagerMetrics));
+    requests += round2.len();
+    for (request, reply) in ask_all(client, &jobs, &task_managers, round2, concurrency).await? {
+        apply_vertex(&mut jobs, &mut task_managers, request, reply);
+    }
+
+    Ok(FlinkSnapshot {
+        jobs,
+        task_managers,
+        fetched_at_ms,
+        elapsed: started.elapsed(),
+        requests,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_filter_matches_name_or_id() {
+        let r = Regex::new("^(?:pipeline-.*)$").unwrap();
+        assert!(selects(Some(&r), "abc", "pipeline-1"));
+        assert!(!selects(Some(&r), "abc", "other"));
+        assert!(selects(None, "abc", "other"));
+        let id = Regex::new("^(?:abc)$").unwrap();
+        assert!(selects(Some(&id), "abc", "other"));
+    }
+}

@@ -1,0 +1,57 @@
+//! The `health` query's frame: the numeric series alert rules evaluate, one row per node.
+
+use grafana_plugin_sdk::data::Frame;
+use grafana_plugin_sdk::prelude::*;
+use pipeline_model::{Node, Topology};
+
+use crate::frames::describe;
+
+/// Which number the `health` query returns per node.
+pub const HEALTH_METRICS: &[&str] = &[
+    "status",
+    "lag",
+    "time lag",
+    "backpressure",
+    "busy",
+    "watermark lag",
+    "checkpoint age",
+];
+
+/// The alerting series: one row per node, stable string labels (node, kind, job) and one
+/// number, so Grafana alerting turns each row into a series. `status` is the health code
+/// (0 ok, 1 warning, 2 critical, 3 unknown); other metrics are the node's stat of that name,
+/// rows without it are left out.
+pub fn health_series(topology: &Topology, metric: &str) -> Frame {
+    let rows: Vec<(&Node, f64)> = topology
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let v = if metric == "status" {
+                Some(n.health.code() as f64)
+            } else {
+                n.stat(metric)
+            };
+            v.map(|v| (n, v))
+        })
+        .collect();
+    let unit = topology
+        .nodes
+        .iter()
+        .flat_map(|n| &n.stats)
+        .find(|s| s.name == metric)
+        .map(|s| s.unit);
+    Frame::new("health").with_fields([
+        rows.iter().map(|(n, _)| n.id.clone()).into_field("node"),
+        rows.iter().map(|(n, _)| n.kind.as_str()).into_field("kind"),
+        rows.iter()
+            .map(|(n, _)| n.subtitle.clone())
+            .into_field("job"),
+        describe(
+            rows.iter()
+                .map(|(_, v)| *v)
+                .into_field(metric.replace(' ', "_")),
+            metric,
+            unit,
+        ),
+    ])
+}
