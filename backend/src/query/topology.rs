@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use grafana_plugin_sdk::data::Frame;
+use pipeline_model::frame_contract::HEALTH_METRICS;
 use pipeline_model::Thresholds;
 use serde::Deserialize;
 
 use crate::error::QueryError;
 use crate::instance::Instance;
 use crate::topology::gather::{build, Scope};
-use crate::topology::health_series::{health_series, HEALTH_METRICS};
+use crate::topology::health_series::health_series;
 use crate::topology::node_graph::node_graph;
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -2,20 +2,10 @@
 
 use grafana_plugin_sdk::data::Frame;
 use grafana_plugin_sdk::prelude::*;
+use pipeline_model::frame_contract::{frames, health_fields, metric_field};
 use pipeline_model::{Node, Topology};
 
 use crate::frames::describe;
-
-/// Which number the `health` query returns per node.
-pub const HEALTH_METRICS: &[&str] = &[
-    "status",
-    "lag",
-    "time lag",
-    "backpressure",
-    "busy",
-    "watermark lag",
-    "checkpoint age",
-];
 
 /// The alerting series: one row per node, stable string labels (node, kind, job) and one
 /// number, so Grafana alerting turns each row into a series. `status` is the health code
@@ -40,16 +30,20 @@ pub fn health_series(topology: &Topology, metric: &str) -> Frame {
         .flat_map(|n| &n.stats)
         .find(|s| s.name == metric)
         .map(|s| s.unit);
-    Frame::new("health").with_fields([
-        rows.iter().map(|(n, _)| n.id.clone()).into_field("node"),
-        rows.iter().map(|(n, _)| n.kind.as_str()).into_field("kind"),
+    Frame::new(frames::HEALTH).with_fields([
+        rows.iter()
+            .map(|(n, _)| n.id.clone())
+            .into_field(health_fields::NODE),
+        rows.iter()
+            .map(|(n, _)| n.kind.as_str())
+            .into_field(health_fields::KIND),
         rows.iter()
             .map(|(n, _)| n.subtitle.clone())
-            .into_field("job"),
+            .into_field(health_fields::JOB),
         describe(
             rows.iter()
                 .map(|(_, v)| *v)
-                .into_field(metric.replace(' ', "_")),
+                .into_field(metric_field(metric)),
             metric,
             unit,
         ),

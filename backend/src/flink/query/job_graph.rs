@@ -1,6 +1,7 @@
 //! The `jobGraph` query: a job's vertices and edges as Node Graph frames.
 
 use grafana_plugin_sdk::data::{Frame, VisType};
+use pipeline_model::frame_contract::{detail_field, edge_fields, frames, node_fields};
 use pipeline_model::Thresholds;
 use serde_json::json;
 
@@ -27,25 +28,29 @@ pub async fn job_graph(
     let mut node_meta = meta(&snap, json!({}));
     node_meta.preferred_visualisation = Some(VisType::NodeGraph);
     let nodes = Columns::over(&rows)
-        .col("id", |r| node_id(r.job, &r.vertex.id))
-        .col("title", |r| r.vertex.name.clone())
-        .col("subtitle", |r| r.job.name.clone())
-        .opt("mainstat", |r| r.vertex.busy)
+        .col(node_fields::ID, |r| node_id(r.job, &r.vertex.id))
+        .col(node_fields::TITLE, |r| r.vertex.name.clone())
+        .col(node_fields::SUBTITLE, |r| r.job.name.clone())
+        .opt(node_fields::MAINSTAT, |r| r.vertex.busy)
         .shown("Busy", Some("percentunit"))
-        .opt("secondarystat", |r| r.vertex.backpressure)
+        .opt(node_fields::SECONDARYSTAT, |r| r.vertex.backpressure)
         .shown("Backpressure", Some("percentunit"))
-        .col("color", |r| r.a.verdict.health.color())
-        .col("detail__parallelism", |r| r.vertex.parallelism)
+        .col(node_fields::COLOR, |r| r.a.verdict.health.color())
+        .col(&detail_field("parallelism"), |r| r.vertex.parallelism)
         .shown("Parallelism", None)
-        .opt("detail__recordsIn", |r| r.vertex.records_in_per_second)
+        .opt(&detail_field("recordsIn"), |r| {
+            r.vertex.records_in_per_second
+        })
         .shown("Records in", Some("reqps"))
-        .opt("detail__recordsOut", |r| r.vertex.records_out_per_second)
+        .opt(&detail_field("recordsOut"), |r| {
+            r.vertex.records_out_per_second
+        })
         .shown("Records out", Some("reqps"))
-        .col("detail__bottleneck", |r| r.a.is_bottleneck)
+        .col(&detail_field("bottleneck"), |r| r.a.is_bottleneck)
         .shown("Bottleneck", None)
-        .col("detail__reason", |r| r.a.verdict.reason.clone())
+        .col(&detail_field("reason"), |r| r.a.verdict.reason.clone())
         .shown("Why", None)
-        .frame("nodes")
+        .frame(frames::NODES)
         .with_metadata(node_meta);
     let selected =
         |job: &JobSnapshot, id: &str| rows.iter().any(|r| r.job.id == job.id && r.vertex.id == id);
@@ -58,14 +63,14 @@ pub async fn job_graph(
     let mut edge_meta = meta(&snap, json!({}));
     edge_meta.preferred_visualisation = Some(VisType::NodeGraph);
     let edge_frame = Columns::over(&edges)
-        .col("id", |(j, e)| {
+        .col(edge_fields::ID, |(j, e)| {
             format!("{}/{}->{}", j.id, e.upstream, e.downstream)
         })
-        .col("source", |(j, e)| node_id(j, &e.upstream))
-        .col("target", |(j, e)| node_id(j, &e.downstream))
-        .col("mainstat", |(_, e)| e.ship_strategy.clone())
+        .col(edge_fields::SOURCE, |(j, e)| node_id(j, &e.upstream))
+        .col(edge_fields::TARGET, |(j, e)| node_id(j, &e.downstream))
+        .col(edge_fields::MAINSTAT, |(_, e)| e.ship_strategy.clone())
         .shown("Ship strategy", None)
-        .frame("edges")
+        .frame(frames::EDGES)
         .with_metadata(edge_meta);
     Ok(vec![nodes, edge_frame])
 }

@@ -4,10 +4,11 @@
 
 use std::collections::HashSet;
 
+use pipeline_model::frame_contract::vertex_id;
 use pipeline_model::rules::{self, Verdict};
 use pipeline_model::{bottleneck, Health, Node, NodeKind, Stat, Thresholds};
 
-use super::{set_verdict, vertex_id, Graph};
+use super::{set_verdict, Graph};
 use crate::topology::facts::{FlinkVertexFacts, JobFacts};
 
 pub(super) fn vertex_kind(name: &str) -> NodeKind {

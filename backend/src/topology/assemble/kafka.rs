@@ -1,9 +1,10 @@
 //! The Kafka part of the graph: topic nodes and consumer group nodes with their verdicts.
 
+use pipeline_model::frame_contract::{group_id, topic_id};
 use pipeline_model::rules::{self, Verdict};
 use pipeline_model::{Node, NodeKind, Stat, Thresholds};
 
-use super::{group_id, set_verdict, topic_id, Graph};
+use super::{set_verdict, Graph};
 use crate::topology::facts::{ConsumerGroupFacts, KafkaFacts, TopicFacts};
 
 pub(super) fn topic_node(name: &str, kafka: &KafkaFacts, t: &Thresholds) -> Node {

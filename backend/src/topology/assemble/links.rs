@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use pipeline_model::frame_contract::{database_id, vertex_id};
 use pipeline_model::rules::Verdict;
 use pipeline_model::{Node, NodeKind, Stat, Thresholds};
 
 use super::job::vertex_kind;
 use super::kafka::{add_group, topic_node};
-use super::{database_id, set_verdict, vertex_id, Graph};
+use super::{set_verdict, Graph};
 use crate::topology::description::JobLink;
 use crate::topology::facts::{ConsumerGroupFacts, FlinkVertexFacts, JobFacts, KafkaFacts};
 

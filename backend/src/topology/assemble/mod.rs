@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use pipeline_model::frame_contract::node_ids;
 use pipeline_model::rules::Verdict;
 use pipeline_model::{Edge, Node, NodeKind, Thresholds, Topology};
 
@@ -20,22 +21,6 @@ use job::add_job;
 use kafka::{add_group, topic_node};
 use links::{link_kafka, link_sinks};
 
-pub fn topic_id(name: &str) -> String {
-    format!("kafka/topic/{name}")
-}
-
-pub fn group_id(name: &str) -> String {
-    format!("kafka/group/{name}")
-}
-
-pub fn vertex_id(job: &str, vertex: &str) -> String {
-    format!("flink/{job}/{vertex}")
-}
-
-fn database_id(name: &str) -> String {
-    format!("db/{name}")
-}
-
 /// Build the pipeline graph from one refresh's facts.
 pub fn assemble(
     desc: &PipelineDescription,
@@ -45,7 +30,11 @@ pub fn assemble(
 ) -> Topology {
     let mut graph = Graph::default();
     if let Some(reason) = &flink.unreachable {
-        let mut node = Node::new("flink", "Flink", NodeKind::FlinkOperator);
+        let mut node = Node::new(
+            node_ids::FLINK_UNREACHABLE,
+            "Flink",
+            NodeKind::FlinkOperator,
+        );
         node.subtitle = "unreachable".into();
         set_verdict(&mut node, Verdict::unknown(reason.clone()));
         graph.add(node);
@@ -73,7 +62,7 @@ pub fn assemble(
             set_verdict(&mut node, Verdict::unknown(reason.clone()));
             graph.add(node);
             if flink.unreachable.is_some() {
-                graph.connect("kafka", "flink", String::new());
+                graph.connect("kafka", node_ids::FLINK_UNREACHABLE, String::new());
             }
         }
     }
