@@ -86,6 +86,8 @@ names! {
         DATABASE = "db/";
         /// The one node drawn when the Flink REST API does not answer.
         FLINK_UNREACHABLE = "flink";
+        /// The one node drawn when Kafka does not answer.
+        KAFKA_UNREACHABLE = "kafka";
     }
 }
 

@@ -62,6 +62,7 @@ export const NODE_IDS = {
   VERTEX: 'flink/',
   DATABASE: 'db/',
   FLINK_UNREACHABLE: 'flink',
+  KAFKA_UNREACHABLE: 'kafka',
 } as const;
 
 /** The arc fraction field of each health state, in slot order. */

@@ -57,12 +57,16 @@ pub fn assemble(
             }
         }
         if let Some(reason) = &kafka.unreachable {
-            let mut node = Node::new("kafka", "Kafka", NodeKind::KafkaTopic);
+            let mut node = Node::new(node_ids::KAFKA_UNREACHABLE, "Kafka", NodeKind::KafkaTopic);
             node.subtitle = "unreachable".into();
             set_verdict(&mut node, Verdict::unknown(reason.clone()));
             graph.add(node);
             if flink.unreachable.is_some() {
-                graph.connect("kafka", node_ids::FLINK_UNREACHABLE, String::new());
+                graph.connect(
+                    node_ids::KAFKA_UNREACHABLE,
+                    node_ids::FLINK_UNREACHABLE,
+                    String::new(),
+                );
             }
         }
     }
