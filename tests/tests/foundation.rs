@@ -2,6 +2,9 @@
 //! These tests need no Kafka or Flink: they prove the wiring (settings, typed queries,
 //! per-query errors, timeouts, resources, metrics) with unreachable or misbehaving upstreams.
 
+#[path = "foundation/cli.rs"]
+mod cli;
+
 use std::time::{Duration, Instant};
 
 use pipeline_tests::{DatasourceConfig, PluginHost, Query};
