@@ -104,7 +104,8 @@ async fn execute(
     timeout: std::time::Duration,
 ) -> Result<Vec<Frame>, QueryError> {
     let name = parsed.kind.name();
-    let t = || parsed.thresholds(&instance.settings.thresholds);
+    let thresholds = parsed.thresholds(&instance.settings.thresholds)?;
+    let t = || thresholds.clone();
     match &parsed.kind {
         QueryKind::Topology(q) => query::topology::topology(instance, q, &t(), timeout).await,
         QueryKind::Health(q) => query::topology::health(instance, q, &t(), timeout).await,
