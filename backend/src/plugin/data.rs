@@ -81,7 +81,9 @@ impl PipelinePlugin {
         let parsed = ParsedQuery::parse(&q.query_type, &q.query)?;
         let instance = instance?;
         let timeout = parsed.timeout(instance.settings.query_timeout);
-        let work = execute(&instance, &parsed, timeout);
+        // The query's timeout bounds its Flink requests too, not only the whole query.
+        let work =
+            flink::FlinkClient::with_request_timeout(timeout, execute(&instance, &parsed, timeout));
         tokio::time::timeout(timeout, work)
             .await
             .map_err(|_| QueryError::Timeout {
