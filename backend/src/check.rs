@@ -91,6 +91,67 @@ impl CheckArgs {
     }
 }
 
+/// How the process was started, from its arguments (without the program name).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Launch {
+    /// No arguments: Grafana starts the plugin server (handshake line first on stdout).
+    Plugin,
+    /// `check ...`: the command-line health check.
+    Check,
+    /// Anything else: print `stdout` and `stderr`, exit with `code`; never start the server.
+    Exit {
+        code: i32,
+        stdout: String,
+        stderr: String,
+    },
+}
+
+/// What the binary is, for a person who ran it by hand.
+pub fn usage() -> String {
+    format!(
+        "gpx_kafkaflink {}: the backend of the Pipeline Health Grafana datasource (Kafka -> Flink).\n\
+         \n\
+         Grafana starts it without arguments and talks to it over gRPC; do not run it that way\n\
+         by hand. From a terminal:\n\
+         \n\
+         \x20 gpx_kafkaflink check --help   the pipeline's health check (exit 0 ok .. 3 unknown)\n\
+         \x20 gpx_kafkaflink --version      the version\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Decide what to do with the command line; `args` excludes the program name.
+pub fn launch(args: &[String]) -> Launch {
+    let exit = |code, stdout: String, stderr: String| Launch::Exit {
+        code,
+        stdout,
+        stderr,
+    };
+    match args.first().map(String::as_str) {
+        None => Launch::Plugin,
+        Some("check") => Launch::Check,
+        Some("--version" | "-V") => exit(
+            0,
+            format!("gpx_kafkaflink {}\n", env!("CARGO_PKG_VERSION")),
+            String::new(),
+        ),
+        Some("--help" | "-h" | "help") => exit(3, usage(), String::new()),
+        Some(other) if other.starts_with('-') => exit(
+            3,
+            String::new(),
+            format!("gpx_kafkaflink: unexpected argument `{other}`\n\n{}", usage()),
+        ),
+        Some(other) => exit(
+            3,
+            String::new(),
+            format!(
+                "gpx_kafkaflink: unknown subcommand `{other}`; the only subcommand is `check`\n\n{}",
+                usage()
+            ),
+        ),
+    }
+}
+
 /// Run the check; returns the process exit code.
 pub async fn run(args: CheckArgs) -> i32 {
     let settings = match args.settings() {
@@ -239,6 +300,49 @@ mod tests {
             "{text}"
         );
         assert_eq!(exit_code(t.verdict()), 2);
+    }
+
+    fn exit_of(args: &[&str]) -> (i32, String, String) {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        match launch(&args) {
+            Launch::Exit {
+                code,
+                stdout,
+                stderr,
+            } => (code, stdout, stderr),
+            other => panic!("{args:?} must not start anything, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_no_arguments_start_the_plugin_and_only_check_runs_the_check() {
+        assert_eq!(launch(&[]), Launch::Plugin);
+        assert_eq!(launch(&["check".into(), "--help".into()]), Launch::Check);
+        for help in ["--help", "-h"] {
+            let (code, out, err) = exit_of(&[help]);
+            assert_eq!(code, 3);
+            assert!(
+                out.contains("check --help") && out.contains("Grafana"),
+                "{out}"
+            );
+            assert!(err.is_empty());
+        }
+        let (code, out, err) = exit_of(&["chek"]);
+        assert_eq!(code, 3);
+        assert!(out.is_empty());
+        assert!(err.contains("`chek`") && err.contains("`check`"), "{err}");
+        let (code, _, err) = exit_of(&["--port", "1"]);
+        assert_eq!(code, 3);
+        assert!(
+            err.contains("`--port`") && err.contains("check --help"),
+            "{err}"
+        );
+        let (code, out, _) = exit_of(&["--version"]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            out,
+            format!("gpx_kafkaflink {}\n", env!("CARGO_PKG_VERSION"))
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `gpx_kafkaflink`: the Pipeline Health datasource backend.
 //!
 //! Started by Grafana, it prints the go-plugin handshake line and serves gRPC.
-//! Started as `gpx_kafkaflink check ...`, it prints the pipeline's health and exits with it.
+//! Started as `gpx_kafkaflink check ...`, it prints the pipeline's health and exits with it;
+//! with any other argument it prints a usage and exits (3), never starting the server.
 
 use clap::Parser;
 use grafana_plugin_sdk::backend;
@@ -10,10 +11,23 @@ use tracing_subscriber::{prelude::*, EnvFilter};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Grafana starts the plugin without arguments, so a first argument `check` is a person.
-    if std::env::args().nth(1).as_deref() == Some("check") {
-        let args = check::CheckArgs::parse_from(std::env::args().skip(1));
-        std::process::exit(check::run(args).await);
+    // Grafana starts the plugin without arguments: any argument is a person at a terminal.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match check::launch(&args) {
+        check::Launch::Plugin => {}
+        check::Launch::Check => {
+            let args = check::CheckArgs::parse_from(args);
+            std::process::exit(check::run(args).await);
+        }
+        check::Launch::Exit {
+            code,
+            stdout,
+            stderr,
+        } => {
+            print!("{stdout}");
+            eprint!("{stderr}");
+            std::process::exit(code);
+        }
     }
     // The handshake line must be the first thing on stdout; nothing may print before it.
     let listener = backend::initialize().await?;

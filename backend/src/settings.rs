@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use pipeline_model::consumer_status::{StatusWindow, DEFAULT_WINDOW};
-use pipeline_model::Thresholds;
+use pipeline_model::{shown, Thresholds};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -190,7 +190,7 @@ impl DatasourceSettings {
             Some(s) => {
                 return Err(field_err(
                     "queryTimeoutSeconds",
-                    format!("must be between 0 and 300 seconds, got {s}"),
+                    format!("must be between 0 and 300 seconds, got {}", shown(s)),
                 ))
             }
         };
@@ -209,15 +209,6 @@ impl DatasourceSettings {
             thresholds,
             pipeline: raw.pipeline,
         })
-    }
-}
-
-/// A number as a user typed it, without a 309-digit expansion of 1e308.
-fn shown(v: f64) -> String {
-    if v.abs() >= 1e6 {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
     }
 }
 
@@ -440,6 +431,24 @@ mod tests {
                 err.starts_with(field),
                 "expected error about {field}, got {err}"
             );
+        }
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_echoed_compactly() {
+        for (j, shown) in [
+            (json!({"queryTimeoutSeconds": 1e308}), "got 1e308"),
+            (
+                json!({"kafkaBootstrapServers": "k:9092", "kafkaStatusWindowSeconds": 1e300}),
+                "got 1e300",
+            ),
+            (json!({"thresholds": {"heapCritical": 1e200}}), "got 1e200"),
+            (json!({"queryTimeoutSeconds": -1e-300}), "got -1e-300"),
+        ] {
+            let err = DatasourceSettings::parse(&j, &HashMap::new())
+                .unwrap_err()
+                .to_string();
+            assert!(err.ends_with(shown) && err.len() < 300, "{err}");
         }
     }
 }

@@ -23,3 +23,25 @@ pub use health::Health;
 pub use query_type::QueryType;
 pub use thresholds::Thresholds;
 pub use topology::{Edge, Node, NodeKind, Stat, Topology};
+
+/// A number a user gave, as an error message echoes it back: `1e308`, not its 309 digits.
+pub fn shown(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shown_numbers_stay_short() {
+        assert_eq!(super::shown(1e308), "1e308");
+        assert_eq!(super::shown(-2.5e7), "-2.5e7");
+        assert_eq!(super::shown(1e-300), "1e-300");
+        assert_eq!(super::shown(300.5), "300.5");
+        assert_eq!(super::shown(0.0), "0");
+        assert_eq!(super::shown(999_999.0), "999999");
+    }
+}

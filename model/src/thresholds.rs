@@ -142,7 +142,9 @@ impl Thresholds {
             }
             if w > c {
                 return Err(format!(
-                    "threshold {wn} ({w}) is above {cn} ({c}); lower {wn} or raise {cn}"
+                    "threshold {wn} ({}) is above {cn} ({}); lower {wn} or raise {cn}",
+                    crate::shown(w),
+                    crate::shown(c)
                 ));
             }
         }
@@ -150,7 +152,8 @@ impl Thresholds {
             let v = value(name);
             if v > 1.0 {
                 return Err(format!(
-                    "threshold {name} is a ratio between 0 and 1, got {v}"
+                    "threshold {name} is a ratio between 0 and 1, got {}",
+                    crate::shown(v)
                 ));
             }
         }

@@ -2,6 +2,11 @@
 //! These tests need no Kafka or Flink: they prove the wiring (settings, typed queries,
 //! per-query errors, timeouts, resources, metrics) with unreachable or misbehaving upstreams.
 
+#[path = "foundation/cli.rs"]
+mod cli;
+#[path = "foundation/query_options.rs"]
+mod query_options;
+
 use std::time::{Duration, Instant};
 
 use pipeline_tests::{DatasourceConfig, PluginHost, Query};

@@ -1,5 +1,7 @@
 //! The Flink REST client: one `reqwest::Client` per datasource instance, so connections are
-//! kept alive across queries; every request is time- and size-bounded.
+//! kept alive across queries; every request is time- and size-bounded. A request is bounded by
+//! the datasource's query timeout, or by the timeout of the query it runs for when that query
+//! runs under [`FlinkClient::with_request_timeout`] (longer or shorter, same client).
 
 use std::time::Duration;
 
@@ -31,6 +33,11 @@ pub enum FlinkError {
     Timeout { path: String, seconds: f64 },
     #[error("Flink TLS settings: {0}")]
     Tls(String),
+}
+
+tokio::task_local! {
+    /// The timeout of the query this task answers, when it runs under `with_request_timeout`.
+    static QUERY_TIMEOUT: Duration;
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +75,23 @@ impl FlinkClient {
         })
     }
 
+    /// Run `work` with every Flink request it makes bounded by `timeout` instead of the
+    /// datasource's query timeout, so a query's own `timeoutSeconds` reaches its requests
+    /// (the topology's included) without a client per query.
+    pub async fn with_request_timeout<F: std::future::Future>(
+        timeout: Duration,
+        work: F,
+    ) -> F::Output {
+        QUERY_TIMEOUT.scope(timeout, work).await
+    }
+
+    /// The bound of one request: the running query's timeout, else the datasource's.
+    fn request_timeout(&self) -> Duration {
+        QUERY_TIMEOUT
+            .try_with(|t| *t)
+            .unwrap_or(self.request_timeout)
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -83,11 +107,12 @@ impl FlinkClient {
 
     async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, FlinkError> {
         let fut = self.fetch(path);
-        match tokio::time::timeout(self.request_timeout, fut).await {
+        let timeout = self.request_timeout();
+        match tokio::time::timeout(timeout, fut).await {
             Ok(result) => result,
             Err(_) => Err(FlinkError::Timeout {
                 path: path.to_string(),
-                seconds: self.request_timeout.as_secs_f64(),
+                seconds: timeout.as_secs_f64(),
             }),
         }
     }
@@ -160,4 +185,26 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_query_timeout_replaces_the_datasource_one_for_its_requests() {
+        let settings = FlinkSettings {
+            url: "http://127.0.0.1:1".into(),
+            auth: FlinkAuth::None,
+            ca_cert: None,
+        };
+        let client = FlinkClient::new(&settings, Duration::from_secs(1)).unwrap();
+        assert_eq!(client.request_timeout(), Duration::from_secs(1));
+        for query in [Duration::from_secs(7), Duration::from_millis(300)] {
+            let inside =
+                FlinkClient::with_request_timeout(query, async { client.request_timeout() }).await;
+            assert_eq!(inside, query);
+        }
+        assert_eq!(client.request_timeout(), Duration::from_secs(1));
+    }
 }

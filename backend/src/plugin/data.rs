@@ -81,7 +81,9 @@ impl PipelinePlugin {
         let parsed = ParsedQuery::parse(&q.query_type, &q.query)?;
         let instance = instance?;
         let timeout = parsed.timeout(instance.settings.query_timeout);
-        let work = execute(&instance, &parsed, timeout);
+        // The query's timeout bounds its Flink requests too, not only the whole query.
+        let work =
+            flink::FlinkClient::with_request_timeout(timeout, execute(&instance, &parsed, timeout));
         tokio::time::timeout(timeout, work)
             .await
             .map_err(|_| QueryError::Timeout {
@@ -104,7 +106,8 @@ async fn execute(
     timeout: std::time::Duration,
 ) -> Result<Vec<Frame>, QueryError> {
     let name = parsed.kind.name();
-    let t = || parsed.thresholds(&instance.settings.thresholds);
+    let thresholds = parsed.thresholds(&instance.settings.thresholds)?;
+    let t = || thresholds.clone();
     match &parsed.kind {
         QueryKind::Topology(q) => query::topology::topology(instance, q, &t(), timeout).await,
         QueryKind::Health(q) => query::topology::health(instance, q, &t(), timeout).await,

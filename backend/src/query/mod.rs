@@ -87,7 +87,8 @@ impl ParsedQuery {
         if let Some(t) = common.timeout_seconds {
             if !(t.is_finite() && t > 0.0 && t <= 300.0) {
                 return Err(QueryError::InvalidQuery(format!(
-                    "field `timeoutSeconds` must be between 0 and 300, got {t}"
+                    "field `timeoutSeconds` must be between 0 and 300, got {}",
+                    pipeline_model::shown(t)
                 )));
             }
         }
@@ -113,14 +114,21 @@ impl ParsedQuery {
         Ok(ParsedQuery { kind, common })
     }
 
-    /// The datasource's thresholds with this query's overrides applied.
+    /// The datasource's thresholds with this query's overrides applied, checked by the same
+    /// rules as the settings' (an override may only be wrong against the datasource's values,
+    /// e.g. a warning above the datasource's critical).
     pub fn thresholds(
         &self,
         datasource: &pipeline_model::Thresholds,
-    ) -> pipeline_model::Thresholds {
+    ) -> Result<pipeline_model::Thresholds, QueryError> {
         match &self.common.thresholds {
-            Some(o) => datasource.with_overrides(o),
-            None => datasource.clone(),
+            Some(o) => {
+                let t = datasource.with_overrides(o);
+                t.validate()
+                    .map_err(|e| QueryError::InvalidQuery(format!("field `thresholds`: {e}")))?;
+                Ok(t)
+            }
+            None => Ok(datasource.clone()),
         }
     }
 
@@ -208,5 +216,39 @@ mod tests {
     fn query_type_falls_back_to_the_json_model() {
         let q = ParsedQuery::parse("", &json!({"queryType": "health"})).unwrap();
         assert_eq!(q.kind.name(), "health");
+    }
+
+    #[test]
+    fn an_out_of_range_timeout_is_echoed_compactly() {
+        let err = ParsedQuery::parse("health", &json!({"timeoutSeconds": 1e308}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("got 1e308"), "{err}");
+    }
+
+    #[test]
+    fn overridden_thresholds_are_validated_over_the_datasource_ones() {
+        let ds = pipeline_model::Thresholds::default();
+        let q = ParsedQuery::parse(
+            "health",
+            &json!({"thresholds": {"lagWarning": 10, "lagCritical": 1}}),
+        )
+        .unwrap();
+        let err = q.thresholds(&ds).unwrap_err().to_string();
+        assert!(
+            err.contains("field `thresholds`: threshold lagWarning (10) is above lagCritical (1)"),
+            "{err}"
+        );
+        // Valid only together with the datasource's values: a warning above its critical.
+        let q =
+            ParsedQuery::parse("health", &json!({"thresholds": {"lagWarning": 20000}})).unwrap();
+        assert!(q
+            .thresholds(&ds)
+            .unwrap_err()
+            .to_string()
+            .contains("lagCritical (10000)"));
+        let q =
+            ParsedQuery::parse("health", &json!({"thresholds": {"lagCritical": 5000}})).unwrap();
+        assert_eq!(q.thresholds(&ds).unwrap().lag_critical, 5000.0);
     }
 }
