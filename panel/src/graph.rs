@@ -7,7 +7,7 @@ use std::fmt;
 use pipeline_model::frame_contract::{self, edge_fields as E, frames as F, node_fields as N};
 use pipeline_model::{Health, NodeKind};
 
-use crate::frames::{Frame, PanelData};
+use crate::handoff::{Frame, PanelData};
 
 /// A number as Grafana displays it, with the field's display name.
 #[derive(Debug, Clone, PartialEq)]
@@ -319,7 +319,7 @@ fn health_from_arcs(arcs: &[f64; 4]) -> Health {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frames::{Column, Field};
+    use crate::handoff::{Column, Field};
 
     fn text_column(values: &[&str]) -> Column {
         Column::Text(values.iter().map(|s| s.to_string()).collect())

@@ -1,15 +1,15 @@
 //! The Pipeline Topology panel: the pipeline drawn as a layered graph, coloured by health.
 //!
 //! - [`layout`]: pure layered layout (no DOM), unit-tested natively.
-//! - [`frames`], [`graph`]: Grafana frames as handed over by the shim, and the graph read from them
+//! - [`handoff`], [`graph`]: Grafana frames as handed over by the shim, and the graph read from them
 //!   (with the messages for no data, errors and malformed frames).
 //! - [`render`]: SVG/HTML drawing with web-sys, tooltip, legend, zoom and pan.
 //!
 //! The JS shim (`shim/module.ts`) creates a [`TopologyPanel`] per panel, passes the frames
 //! column by column, the size, the theme colours and the options, then calls `render`.
 
-pub mod frames;
 pub mod graph;
+pub mod handoff;
 pub mod layout;
 pub mod render;
 
@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, MouseEvent, WheelEvent};
 
-use frames::{Column, Field, Frame, PanelData};
+use handoff::{Column, Field, Frame, PanelData};
 use layout::Direction;
 use pipeline_model::frame_contract::node_fields;
 use render::{Scene, Target};

@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 
-use crate::frames::{decode_frame, DecodedFrame};
+use crate::arrow_frames::{decode_frame, DecodedFrame};
 
 pub const PLUGIN_ID: &str = "pipelinehealth-kafkaflink-datasource";
 

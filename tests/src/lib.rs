@@ -2,13 +2,13 @@
 //!
 //! [`host::PluginHost`] spawns the built backend binary the way Grafana does, reads the
 //! go-plugin handshake line and calls the plugin over gRPC with the `pluginv2` protos that
-//! `grafana-plugin-sdk` ships. [`frames`] decodes the Arrow frames it answers with.
+//! `grafana-plugin-sdk` ships. [`arrow_frames`] decodes the Arrow frames it answers with.
 
+pub mod arrow_frames;
 pub mod bed;
 pub mod flink_cluster;
-pub mod frames;
 pub mod host;
 pub mod kafka_mock;
 
-pub use frames::{DecodedField, DecodedFrame};
+pub use arrow_frames::{DecodedField, DecodedFrame};
 pub use host::{Answer, DatasourceConfig, PluginHost, Query};

@@ -15,8 +15,8 @@ pub mod viewport;
 
 use web_sys::{Document, Element, HtmlElement};
 
-use crate::frames::PanelData;
 use crate::graph::{read_graph, Graph, Problem};
+use crate::handoff::PanelData;
 use crate::layout::{layout, Direction, Layout, Spacing};
 use dom::{html_child, svg_child, Res};
 use nodes::CardStyle;
