@@ -7,7 +7,7 @@ import pytest
 
 from stack import ALERTS_TEST_YML, ALERTS_YML, PROMETHEUS_YML, load_yaml, require_tool
 
-# The health rules of the operators (domain notes) and the alerts that encode each one.
+# The operators' health rules (model/src/rules.rs) and the alerts that encode each one.
 HEALTH_RULES = {
     "under-replicated partitions": {"KafkaUnderReplicatedPartitions"},
     "offline partitions": {"KafkaOfflinePartitions"},

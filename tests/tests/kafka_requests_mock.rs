@@ -2,7 +2,7 @@
 //!
 //! Which Kafka, and why: librdkafka's mock cluster (3 brokers inside this test process), on
 //! purpose. Its request tracking (`rd_kafka_mock_start_request_tracking`) records every request
-//! each broker receives, by API, so the batching rule of the domain notes (one ListOffsets per
+//! each broker receives, by API, so the batching rule of `kafka::offsets` (one ListOffsets per
 //! partition leader, one OffsetFetch per group, never one request per partition) is checked
 //! from the broker's side. A real Kafka broker counts requests only as JMX rates
 //! (`kafka.network:type=RequestMetrics`), shared by every client of the cluster and sampled, so
