@@ -32,14 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The handshake line must be the first thing on stdout; nothing may print before it.
     let listener = backend::initialize().await?;
     init_logging()?;
-    let plugin = plugin::PipelinePlugin::new();
-    backend::Plugin::new()
-        .data_service(plugin.clone())
-        .diagnostics_service(plugin.clone())
-        .resource_service(plugin)
-        .start(listener)
-        .await?;
-    Ok(())
+    plugin::serve(plugin::PipelinePlugin::new(), listener).await
 }
 
 /// Logs go to stderr in the format Grafana reads (hclog JSON), level from `RUST_LOG`.

@@ -227,6 +227,23 @@ impl PluginHost {
     }
 
     pub async fn query(&self, ds: &DatasourceConfig, queries: &[Query]) -> HashMap<String, Answer> {
+        let raw: Vec<_> = queries
+            .iter()
+            .map(|q| {
+                let json = serde_json::to_vec(&q.json).unwrap();
+                (q.ref_id.as_str(), q.query_type.as_str(), json)
+            })
+            .collect();
+        self.query_bytes(ds, &raw).await
+    }
+
+    /// Queries whose JSON bytes are sent as given (refId, queryType, bytes), for what a
+    /// well-behaved client never sends: JSON that does not parse, bytes that are not UTF-8.
+    pub async fn query_bytes(
+        &self,
+        ds: &DatasourceConfig,
+        queries: &[(&str, &str, Vec<u8>)],
+    ) -> HashMap<String, Answer> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -236,16 +253,16 @@ impl PluginHost {
             headers: HashMap::new(),
             queries: queries
                 .iter()
-                .map(|q| DataQuery {
-                    ref_id: q.ref_id.clone(),
-                    query_type: q.query_type.clone(),
+                .map(|(ref_id, query_type, json)| DataQuery {
+                    ref_id: ref_id.to_string(),
+                    query_type: query_type.to_string(),
                     max_data_points: 1000,
                     interval_ms: 1000,
                     time_range: Some(TimeRange {
                         from_epoch_ms: now_ms - 3_600_000,
                         to_epoch_ms: now_ms,
                     }),
-                    json: serde_json::to_vec(&q.json).unwrap(),
+                    json: json.clone(),
                 })
                 .collect(),
         };

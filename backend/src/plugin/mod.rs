@@ -1,12 +1,16 @@
 //! The gRPC services Grafana calls: QueryData ([`data`]), CheckHealth and CollectMetrics
 //! ([`diagnostics`], with the component checks of "Save & test" in [`check_health`]),
-//! CallResource ([`resource`]). Each one resolves the datasource instance, then hands off to
+//! CallResource ([`resource`]), served by [`serve`] (which answers a query whose JSON does not
+//! parse on its own). Each one resolves the datasource instance, then hands off to
 //! the query, Kafka or Flink modules.
 
 mod check_health;
 mod data;
 mod diagnostics;
 mod resource;
+mod serve;
+
+pub use serve::serve;
 
 use std::collections::HashMap;
 use std::sync::Arc;

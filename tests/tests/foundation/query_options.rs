@@ -141,3 +141,41 @@ async fn a_query_timeout_bounds_its_flink_requests_both_ways() {
     assert!(answer.error.contains("0.5"), "{}", answer.error);
     assert!(started.elapsed() < Duration::from_millis(1400));
 }
+
+#[tokio::test]
+async fn a_malformed_query_fails_alone_without_echoing_its_text() {
+    let host = PluginHost::start().await;
+    let flink = answering_server(200, r#"{"jobs":[]}"#).await;
+    let ds = DatasourceConfig::new(json!({ "flinkUrl": flink }));
+    let answers = host
+        .query_bytes(
+            &ds,
+            &[
+                ("good", "jobs", br#"{"queryType":"jobs"}"#.to_vec()),
+                (
+                    "cut",
+                    "jobs",
+                    br#"{"queryType":"jobs","note":"hunter2"#.to_vec(),
+                ),
+                ("binary", "jobs", b"{\"note\":\"\xff\xfe\"}".to_vec()),
+            ],
+        )
+        .await;
+    let good = &answers["good"];
+    assert!(
+        good.error.is_empty(),
+        "the good query answers: {}",
+        good.error
+    );
+    assert!(!good.frames.is_empty(), "the good query has its frames");
+    for (ref_id, what) in [("cut", "not valid JSON"), ("binary", "not UTF-8")] {
+        let answer = &answers[ref_id];
+        assert_eq!(answer.status, 400, "{ref_id}: {}", answer.error);
+        assert!(answer.error.contains(what), "{ref_id}: {}", answer.error);
+        assert!(
+            !answer.error.contains("hunter2"),
+            "{ref_id} echoes its text: {}",
+            answer.error
+        );
+    }
+}
