@@ -4,11 +4,12 @@
 //!
 //! The stub routes by the first path segment, so one server serves every fault: the datasource's
 //! Flink URL is `http://127.0.0.1:<port>/<fault>`. `/taskmanagers` always answers well.
+//! The `huge` faults stream 50 MiB, far above the backend's 8 MiB cap on an answer.
 //!
 //! Kafka: none. One test names an unreachable bootstrap address (`127.0.0.1:1`) only to have a
 //! datasource with Kafka and no Flink URL; the Flink query under test never asks Kafka.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pipeline_tests::{Answer, DatasourceConfig, PluginHost, Query};
 use serde_json::json;
@@ -60,6 +61,9 @@ async fn serve(mut stream: TcpStream) {
         match (fault, rest.as_str()) {
             ("e500", _) => (500, "internal error".to_string()),
             ("notjson", _) => (200, "<html><body>Login required</body></html>".to_string()),
+            // 50 MiB of JSON-ish bytes, declared in Content-Length or not.
+            ("huge", _) => return stream_huge(&mut stream, true).await,
+            ("hugestream", _) => return stream_huge(&mut stream, false).await,
             ("hang", _) => {
                 tokio::time::sleep(Duration::from_secs(120)).await;
                 return;
@@ -80,6 +84,31 @@ async fn serve(mut stream: TcpStream) {
         body.len()
     );
     let _ = stream.write_all(answer.as_bytes()).await;
+}
+
+/// How much the "huge" faults send: far above the backend's 8 MiB cap.
+const HUGE_BYTES: usize = 50 * 1024 * 1024;
+
+/// Stream [`HUGE_BYTES`] in 64 KiB chunks (never held whole), with a Content-Length or
+/// delimited by the connection's close; stop once the backend hangs up.
+async fn stream_huge(stream: &mut TcpStream, declared: bool) {
+    let length = if declared {
+        format!("Content-Length: {HUGE_BYTES}\r\n")
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..HUGE_BYTES / chunk.len() {
+        if stream.write_all(&chunk).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// Ask `jobs` (which meets the fault) and `taskManagers` (which does not) in one request.
@@ -136,6 +165,46 @@ async fn a_hanging_flink_times_out_with_the_configured_timeout() {
     let (a, b) = ask("hang").await;
     assert!(a.error.contains("within 2.0 s"), "{}", a.error);
     assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn a_huge_answer_is_refused_at_the_size_cap_within_the_timeout() {
+    // The host does not expose the plugin's pid, so the backend's RSS (VmHWM) is not read here;
+    // the cap bounds what the client buffers (`MAX_BODY_BYTES` in backend/src/flink/client.rs).
+    let port = start_stub().await;
+    let host = PluginHost::start().await;
+    for fault in ["huge", "hugestream"] {
+        let ds = DatasourceConfig::new(json!({
+            "flinkUrl": format!("http://127.0.0.1:{port}/{fault}"),
+            "queryTimeoutSeconds": 2,
+        }));
+        let started = Instant::now();
+        let mut answers = host
+            .query(
+                &ds,
+                &[
+                    Query::new("A", "jobs", json!({})),
+                    Query::new("B", "taskManagers", json!({})),
+                ],
+            )
+            .await;
+        let took = started.elapsed();
+        eprintln!("{fault}: answered in {took:?}");
+        let (a, b) = (answers.remove("A").unwrap(), answers.remove("B").unwrap());
+        assert!(a.frames.is_empty(), "{fault}");
+        assert!(
+            a.error.contains(
+                "Flink's answer to /jobs/overview is larger than 8388608 bytes; is the Flink REST URL right?"
+            ),
+            "{fault}: {}",
+            a.error
+        );
+        assert!(
+            took < Duration::from_secs(2),
+            "{fault}: {took:?} on a 2 s timeout"
+        );
+        assert_other_query_ok(&b);
+    }
 }
 
 #[tokio::test]
