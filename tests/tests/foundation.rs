@@ -4,6 +4,8 @@
 
 #[path = "foundation/cli.rs"]
 mod cli;
+#[path = "foundation/load.rs"]
+mod load;
 #[path = "foundation/query_options.rs"]
 mod query_options;
 
