@@ -115,6 +115,11 @@ async fn stream_huge(stream: &mut TcpStream, declared: bool) {
 async fn ask(fault: &str) -> (Answer, Answer) {
     let port = start_stub().await;
     let host = PluginHost::start().await;
+    ask_on(&host, port, fault).await
+}
+
+/// [`ask`] on a running host and stub, for a test that asks several faults of one stub.
+async fn ask_on(host: &PluginHost, port: u16, fault: &str) -> (Answer, Answer) {
     let ds = DatasourceConfig::new(json!({
         "flinkUrl": format!("http://127.0.0.1:{port}/{fault}"),
         "queryTimeoutSeconds": 2,
@@ -174,23 +179,10 @@ async fn a_huge_answer_is_refused_at_the_size_cap_within_the_timeout() {
     let port = start_stub().await;
     let host = PluginHost::start().await;
     for fault in ["huge", "hugestream"] {
-        let ds = DatasourceConfig::new(json!({
-            "flinkUrl": format!("http://127.0.0.1:{port}/{fault}"),
-            "queryTimeoutSeconds": 2,
-        }));
         let started = Instant::now();
-        let mut answers = host
-            .query(
-                &ds,
-                &[
-                    Query::new("A", "jobs", json!({})),
-                    Query::new("B", "taskManagers", json!({})),
-                ],
-            )
-            .await;
+        let (a, b) = ask_on(&host, port, fault).await;
         let took = started.elapsed();
         eprintln!("{fault}: answered in {took:?}");
-        let (a, b) = (answers.remove("A").unwrap(), answers.remove("B").unwrap());
         assert!(a.frames.is_empty(), "{fault}");
         assert!(
             a.error.contains(
