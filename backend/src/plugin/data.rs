@@ -48,10 +48,13 @@ impl PipelinePlugin {
     ) -> Result<DataResponse, RefIdError> {
         let ref_id = q.ref_id.clone();
         let started = Instant::now();
-        let result = self.run(instance, &q).await;
-        let kind = ParsedQuery::parse(&q.query_type, &q.query)
-            .map(|p| p.kind.name())
-            .unwrap_or("invalid");
+        // Parsed once: the metrics' query type comes from the same parse as the answer.
+        let parsed = ParsedQuery::parse(&q.query_type, &q.query);
+        let kind = parsed.as_ref().map_or("invalid", |p| p.kind.name());
+        let result = match parsed {
+            Ok(parsed) => self.run(instance, &parsed).await,
+            Err(error) => Err(error),
+        };
         self.metrics
             .observe_query(kind, started.elapsed(), result.is_ok());
         match result {
@@ -76,14 +79,13 @@ impl PipelinePlugin {
     async fn run(
         &self,
         instance: Result<Arc<Instance>, QueryError>,
-        q: &DataQuery<serde_json::Value>,
+        parsed: &ParsedQuery,
     ) -> Result<Vec<Frame>, QueryError> {
-        let parsed = ParsedQuery::parse(&q.query_type, &q.query)?;
         let instance = instance?;
         let timeout = parsed.timeout(instance.settings.query_timeout);
         // The query's timeout bounds its Flink requests too, not only the whole query.
         let work =
-            flink::FlinkClient::with_request_timeout(timeout, execute(&instance, &parsed, timeout));
+            flink::FlinkClient::with_request_timeout(timeout, execute(&instance, parsed, timeout));
         tokio::time::timeout(timeout, work)
             .await
             .map_err(|_| QueryError::Timeout {
