@@ -18,10 +18,19 @@ suite() {
 step "system packages"
 need_apt=()
 command -v promtool >/dev/null || need_apt+=(prometheus)
+# The demo's alert path run natively (tests/monitoring/alerting.py).
+command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 { command -v javac && command -v keytool; } >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v unzip >/dev/null || need_apt+=(unzip)
+# The compose services run natively (tests/monitoring/compose_native.py): `ip` for their network
+# namespaces, wget for the healthchecks of the Prometheus and Alertmanager images, curl for those
+# of the Confluent images (whose scripts run on Debian's python3).
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v wget >/dev/null || need_apt+=(wget)
+command -v curl >/dev/null || need_apt+=(curl)
+[ -x /usr/bin/python3 ] || need_apt+=(python3)
 # A real reverse proxy asking for basic auth or a bearer token in front of Flink (flink_auth.rs).
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # The test bed (tests/src/bed/): Maven resolves Kafka, ZooKeeper, the JMX agent and the Flink
@@ -36,8 +45,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-# Debian's prometheus package starts a server on :9090; the tests start their own.
+# Debian's prometheus packages start servers on :9090 and :9093; the tests start their own.
 systemctl stop prometheus 2>/dev/null || pkill -x prometheus 2>/dev/null || true
+systemctl stop prometheus-alertmanager 2>/dev/null || pkill -f '^/usr/bin/prometheus-alertmanager' 2>/dev/null || true
 
 step "python packages"
 python3 -m pip install -q --disable-pip-version-check check-jsonschema pytest pyyaml requests \
@@ -45,6 +55,31 @@ python3 -m pip install -q --disable-pip-version-check check-jsonschema pytest py
 
 step "rust tools (wasm32 target, wasm-bindgen-cli at the locked version)"
 cargo xtask tools
+
+# The test binaries, clippy and the fuzz targets build while the steps below wait on the
+# network, and clippy and the fuzz runs go on beside the bed suites, which mostly wait too. The
+# test build runs at normal priority; clippy and fuzz at the lowest (nice 19 yields the CPU to
+# the suites whenever they want it), each in its own target directory so no cargo lock is
+# shared. They are waited for below. The fuzz targets run 20 s each here; `cargo xtask fuzz 600`
+# for a longer run.
+mkdir -p tests/output
+declare -a BACKGROUND=()
+background() {
+  local name=$1 nice=$2; shift 2
+  BACKGROUND+=("$name")
+  ( renice -n "$nice" -p "$BASHPID" >/dev/null
+    if "$@" > "tests/output/$name.log" 2>&1; then echo 0; else echo $?; fi > "tests/output/$name.rc" ) &
+}
+clippy() {
+  # The fuzz targets are a workspace of their own; the same target dir reuses the deps.
+  CARGO_TARGET_DIR=target/clippy cargo clippy --workspace --all-targets -- -D warnings &&
+    CARGO_TARGET_DIR=target/clippy cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
+}
+# Its failures show again, in full, when `cargo test` runs below.
+( cargo test --workspace --no-run > tests/output/test-build.log 2>&1 || true ) &
+TEST_BUILD=$!
+background "cargo clippy" 19 clippy
+background "fuzz (20 s per target)" 19 target/debug/xtask fuzz 20
 
 step "npm packages"
 npm ci --no-audit --no-fund --loglevel=error
@@ -60,10 +95,10 @@ cargo xtask dist
 
 step "static checks"
 suite "cargo fmt" cargo fmt --all -- --check
-suite "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 suite "typescript" npx tsc --noEmit -p tsconfig.json
 
 step "rust tests (unit + backend through the plugin host)"
+wait "$TEST_BUILD"
 suite "cargo test" cargo test --workspace --no-fail-fast
 
 if [ -d tests/browser ]; then
@@ -72,7 +107,15 @@ fi
 # plugin.json against Grafana's schema, dist/ layout and zips; the monitoring stack's configs.
 python_suites=(tests/packaging)
 [ -d tests/monitoring ] && python_suites+=(tests/monitoring)
-suite "packaging and monitoring (pytest)" python3 -m pytest -q "${python_suites[@]}"
+suite "packaging and monitoring (pytest)" python3 -m pytest -q --durations=15 "${python_suites[@]}"
+
+step "waiting for the background suites"
+wait
+for name in "${BACKGROUND[@]}"; do
+  step "suite: $name (ran beside the others)"
+  tail -n 40 "tests/output/$name.log"
+  if [ "$(cat "tests/output/$name.rc")" = 0 ]; then SUITES_PASSED+=("$name"); else SUITES_FAILED+=("$name"); fi
+done
 
 step "summary"
 for s in "${SUITES_PASSED[@]}"; do echo "passed: $s"; done

@@ -159,6 +159,14 @@ pub async fn run(args: CheckArgs) -> i32 {
             eprintln!("check: give --kafka and/or --flink");
             return 3;
         }
+        // A bad Kafka option is a usage error here (a datasource would still ask Flink).
+        Ok(DatasourceSettings {
+            kafka: Some(Err(e)),
+            ..
+        }) => {
+            eprintln!("check: {e}");
+            return 3;
+        }
         Ok(s) => s,
         Err(e) => {
             eprintln!("check: {e}");
@@ -214,13 +222,20 @@ pub fn exit_code(h: Health) -> i32 {
     }
 }
 
-/// The health table: one row per node, the bottleneck marked, the verdict last.
+/// The health table: one row per node, the root cause and its victims marked, the verdict and
+/// the root cause's sentence last.
 pub fn table(t: &Topology) -> String {
     let rows: Vec<[String; 4]> = t
         .nodes
         .iter()
         .map(|n| {
-            let mark = if n.bottleneck { " <- bottleneck" } else { "" };
+            let mark = if n.bottleneck {
+                " <- root cause"
+            } else if n.victim {
+                " (victim)"
+            } else {
+                ""
+            };
             [
                 n.health.as_str().to_uppercase(),
                 n.kind.as_str().to_string(),
@@ -257,11 +272,11 @@ pub fn table(t: &Topology) -> String {
         line([&r[0], &r[1], &r[2], &r[3]]);
     }
     let verdict = t.verdict();
-    let cause = t
-        .bottleneck()
-        .map(|n| format!(", bottleneck: {}", n.title))
-        .unwrap_or_default();
-    let _ = writeln!(out, "pipeline: {}{cause}", verdict.as_str().to_uppercase());
+    let _ = writeln!(out, "pipeline: {}", verdict.as_str().to_uppercase());
+    // One line per pipeline in trouble (jobs that share nothing have causes of their own).
+    for c in &t.root_causes {
+        let _ = writeln!(out, "root cause: {}", c.sentence);
+    }
     out
 }
 
@@ -273,30 +288,35 @@ pub fn deadline(timeout: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pipeline_model::{Node, NodeKind};
+    use pipeline_model::rules::Verdict;
+    use pipeline_model::{Node, NodeKind, ReasonCode};
 
     #[test]
     fn table_lists_nodes_and_names_the_bottleneck() {
         let mut slow = Node::new("a", "slow-enrich", NodeKind::FlinkOperator);
-        slow.health = Health::Critical;
-        slow.reason = "bottleneck: busy 98 %".into();
-        slow.bottleneck = true;
+        slow.judged(Verdict::new(
+            Health::Critical,
+            ReasonCode::Bottleneck,
+            "bottleneck: busy 98 %",
+        ));
         let mut topic = Node::new("b", "clicks", NodeKind::KafkaTopic);
         topic.health = Health::Ok;
-        let t = Topology {
+        let mut t = Topology {
             nodes: vec![topic, slow],
             edges: vec![],
+            root_causes: Vec::new(),
         };
+        pipeline_model::root_cause::mark(&mut t);
         let text = table(&t);
         assert!(text.lines().next().unwrap().starts_with("STATUS"));
         assert!(
             text.contains(
-                "CRITICAL  flink-operator  slow-enrich  bottleneck: busy 98 % <- bottleneck"
+                "CRITICAL  flink-operator  slow-enrich  bottleneck: busy 98 % <- root cause"
             ),
             "{text}"
         );
         assert!(
-            text.ends_with("pipeline: CRITICAL, bottleneck: slow-enrich\n"),
+            text.ends_with("pipeline: CRITICAL\nroot cause: slow-enrich: bottleneck: busy 98 %\n"),
             "{text}"
         );
         assert_eq!(exit_code(t.verdict()), 2);
@@ -357,7 +377,7 @@ mod tests {
             "3",
         ]);
         let s = args.settings().unwrap();
-        assert_eq!(s.kafka.unwrap().bootstrap_servers, "k:9092");
+        assert_eq!(s.kafka.unwrap().unwrap().bootstrap_servers, "k:9092");
         assert_eq!(s.query_timeout, Duration::from_secs(3));
         let bad = CheckArgs::parse_from(["check", "--flink", "f:8081"]);
         assert!(bad.settings().unwrap_err().contains("flinkUrl"));

@@ -12,6 +12,11 @@ pub enum QueryError {
     #[error("datasource settings: {0}")]
     Settings(#[from] crate::settings::SettingsError),
 
+    /// A Kafka setting that does not parse or that librdkafka refused: the Kafka queries fail
+    /// with it, the Flink ones still answer.
+    #[error("datasource settings: {0} (Kafka only: the Flink queries still answer)")]
+    KafkaSetup(#[from] crate::kafka::config::KafkaSetupError),
+
     #[error(
         "query type `{query_type}` needs {component} to be configured in the datasource settings"
     )]
@@ -32,6 +37,7 @@ impl QueryError {
     pub fn shared_copy(&self) -> QueryError {
         match self {
             QueryError::Settings(s) => QueryError::Settings(s.clone()),
+            QueryError::KafkaSetup(s) => QueryError::KafkaSetup(s.clone()),
             QueryError::InvalidQuery(m) => QueryError::InvalidQuery(m.clone()),
             other => QueryError::Upstream(other.to_string()),
         }
@@ -41,6 +47,7 @@ impl QueryError {
         match self {
             QueryError::InvalidQuery(_)
             | QueryError::Settings(_)
+            | QueryError::KafkaSetup(_)
             | QueryError::NotConfigured { .. } => DataQueryStatus::BadRequest,
             QueryError::Timeout { .. } => DataQueryStatus::Timeout,
             QueryError::Upstream(_) => DataQueryStatus::BadGateway,

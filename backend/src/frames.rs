@@ -104,7 +104,6 @@ impl<'r, R> Columns<'r, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pipeline_model::Health;
 
     struct Row {
         name: &'static str,
@@ -118,12 +117,12 @@ mod tests {
             Row {
                 name: "a",
                 lag: Some(3),
-                verdict: Verdict::new(Health::Ok, "fine"),
+                verdict: Verdict::ok("fine"),
             },
             Row {
                 name: "b",
                 lag: None,
-                verdict: Verdict::unknown("no commit"),
+                verdict: Verdict::unknown(pipeline_model::ReasonCode::GroupNoCommits, "no commit"),
             },
         ];
         let by_hand = Frame::new("f").with_fields(

@@ -9,24 +9,30 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::QueryError;
 use crate::flink::{FlinkClient, WatermarkHistory};
+use crate::kafka::config::KafkaSetupError;
 use crate::kafka::KafkaClient;
 use crate::settings::DatasourceSettings;
+use crate::topology::coalesce::SharedFacts;
 
 /// The settings and clients of one datasource instance.
 pub struct Instance {
     pub settings: DatasourceSettings,
-    pub kafka: Option<KafkaClient>,
+    /// The Kafka client, or why there is none (a bad Kafka setting): that fails the Kafka side
+    /// only; Flink still answers.
+    pub kafka: Option<Result<KafkaClient, KafkaSetupError>>,
     pub flink: Option<FlinkClient>,
     /// Previous watermark readings, for "advanced since the last query" / "stalled for N s".
     pub watermarks: WatermarkHistory,
+    /// Topology facts shared by queries within the coalescing window.
+    pub topology_facts: SharedFacts,
 }
 
 impl Instance {
     pub fn build(settings: DatasourceSettings) -> Result<Instance, QueryError> {
-        let kafka = match &settings.kafka {
-            Some(k) => Some(KafkaClient::new(k).map_err(|e| QueryError::Upstream(e.to_string()))?),
-            None => None,
-        };
+        let kafka = settings.kafka.as_ref().map(|k| match k {
+            Ok(k) => KafkaClient::new(k),
+            Err(e) => Err(KafkaSetupError::Settings(e.clone())),
+        });
         let flink = match &settings.flink {
             Some(f) => Some(
                 FlinkClient::new(f, settings.query_timeout)
@@ -35,6 +41,7 @@ impl Instance {
             None => None,
         };
         Ok(Instance {
+            topology_facts: SharedFacts::new(settings.coalesce_window),
             settings,
             kafka,
             flink,
@@ -43,10 +50,14 @@ impl Instance {
     }
 
     pub fn kafka(&self, query_type: &'static str) -> Result<&KafkaClient, QueryError> {
-        self.kafka.as_ref().ok_or(QueryError::NotConfigured {
-            query_type,
-            component: "Kafka (bootstrap servers)",
-        })
+        match &self.kafka {
+            None => Err(QueryError::NotConfigured {
+                query_type,
+                component: "Kafka (bootstrap servers)",
+            }),
+            Some(Err(e)) => Err(QueryError::KafkaSetup(e.clone())),
+            Some(Ok(client)) => Ok(client),
+        }
     }
 
     pub fn flink(&self, query_type: &'static str) -> Result<&FlinkClient, QueryError> {
@@ -84,7 +95,15 @@ impl Instances {
         }
         let settings = DatasourceSettings::parse(json_data, secure)?;
         let instance = Arc::new(Instance::build(settings)?);
-        self.lock().insert(uid, (updated, instance.clone()));
+        let mut cache = self.lock();
+        // Concurrent first requests (a dashboard's panels) each build one; the first stored is
+        // kept, so they all share its clients, its histories and its coalesced refreshes.
+        if let Some((stamp, first)) = cache.get(&uid) {
+            if *stamp == updated {
+                return Ok(first.clone());
+            }
+        }
+        cache.insert(uid, (updated, instance.clone()));
         Ok(instance)
     }
 

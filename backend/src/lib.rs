@@ -8,8 +8,10 @@
 //! - [`settings`], [`instance`]: datasource settings and the per-datasource clients.
 //! - [`frames`], [`error`], [`metrics`]: frame builders, user-facing errors, own metrics.
 //! - [`check`]: `gpx_kafkaflink check`, the same health from a terminal.
+//! - [`malloc_arenas`]: glibc's allocator told to keep fewer arenas (measured RSS).
 
-// `unsafe` lives in one module, `kafka::admin::ffi`, which allows it.
+// `unsafe` lives in `kafka::admin::ffi` (librdkafka's Admin API) and in `malloc_arenas` (one
+// mallopt call), which allow it.
 #![deny(unsafe_code)]
 
 pub mod check;
@@ -18,6 +20,7 @@ pub mod flink;
 pub mod frames;
 pub mod instance;
 pub mod kafka;
+pub mod malloc_arenas;
 pub mod metrics;
 pub mod plugin;
 pub mod query;

@@ -9,8 +9,16 @@ use grafana_plugin_sdk::backend;
 use pipeline_backend::{check, plugin};
 use tracing_subscriber::{prelude::*, EnvFilter};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Before tokio starts its threads.
+    pipeline_backend::malloc_arenas::limit();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Grafana starts the plugin without arguments: any argument is a person at a terminal.
     let args: Vec<String> = std::env::args().skip(1).collect();
     match check::launch(&args) {

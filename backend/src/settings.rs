@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use pipeline_model::consumer_status::{StatusWindow, DEFAULT_WINDOW};
+use pipeline_model::timeouts::timeout_problem;
 use pipeline_model::{shown, Thresholds};
 use serde::Deserialize;
 use thiserror::Error;
@@ -63,6 +64,8 @@ struct RawJsonData {
     flink_auth: Option<String>,
     flink_username: Option<String>,
     query_timeout_seconds: Option<f64>,
+    /// How long a topology refresh's facts are shared by later queries (0: not shared).
+    coalesce_window_seconds: Option<f64>,
     thresholds: Option<serde_json::Value>,
     pipeline: Option<serde_json::Value>,
 }
@@ -147,15 +150,23 @@ pub struct FlinkSettings {
 /// Everything a datasource instance is configured with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasourceSettings {
-    pub kafka: Option<KafkaSettings>,
+    /// The Kafka side, or the error of its first bad field: that fails the Kafka queries only,
+    /// never the Flink ones.
+    pub kafka: Option<Result<KafkaSettings, SettingsError>>,
     pub flink: Option<FlinkSettings>,
     pub query_timeout: Duration,
+    /// Topology and health queries within this of a refresh share its facts; zero shares none.
+    pub coalesce_window: Duration,
     pub thresholds: Thresholds,
     /// The declarative pipeline description, kept raw until the topology parses it.
     pub pipeline: Option<serde_json::Value>,
 }
 
 pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Long enough for the panels of one dashboard refresh and its alert rules to share a refresh.
+pub const DEFAULT_COALESCE_WINDOW: Duration = Duration::from_secs(2);
+/// Shared facts are never older than this: staleness stays bounded.
+pub const MAX_COALESCE_WINDOW: Duration = Duration::from_secs(60);
 
 impl DatasourceSettings {
     /// Parse `jsonData` and the decrypted `secureJsonData` of a datasource instance.
@@ -176,21 +187,33 @@ impl DatasourceSettings {
                 .map(|v| Secret(v.clone()))
         };
 
-        let kafka = match non_empty(&raw.kafka_bootstrap_servers) {
-            None => None,
-            Some(servers) => Some(parse_kafka(&raw, servers, &secret)?),
-        };
+        let kafka = non_empty(&raw.kafka_bootstrap_servers)
+            .map(|servers| parse_kafka(&raw, servers, &secret));
         let flink = match non_empty(&raw.flink_url) {
             None => None,
             Some(url) => Some(parse_flink(&raw, url, &secret)?),
         };
         let query_timeout = match raw.query_timeout_seconds {
             None => DEFAULT_QUERY_TIMEOUT,
-            Some(s) if s.is_finite() && s > 0.0 && s <= 300.0 => Duration::from_secs_f64(s),
+            Some(s) => match timeout_problem(s) {
+                None => Duration::from_secs_f64(s),
+                Some(problem) => return Err(field_err("queryTimeoutSeconds", problem)),
+            },
+        };
+        let max_window = MAX_COALESCE_WINDOW.as_secs_f64();
+        let coalesce_window = match raw.coalesce_window_seconds {
+            None => DEFAULT_COALESCE_WINDOW,
+            Some(s) if s.is_finite() && (0.0..=max_window).contains(&s) => {
+                Duration::from_secs_f64(s)
+            }
             Some(s) => {
                 return Err(field_err(
-                    "queryTimeoutSeconds",
-                    format!("must be between 0 and 300 seconds, got {}", shown(s)),
+                    "coalesceWindowSeconds",
+                    format!(
+                    "must be between 0 (every query refreshes on its own) and {} seconds, got {}",
+                    shown(max_window),
+                    shown(s)
+                ),
                 ))
             }
         };
@@ -206,6 +229,7 @@ impl DatasourceSettings {
             kafka,
             flink,
             query_timeout,
+            coalesce_window,
             thresholds,
             pipeline: raw.pipeline,
         })
@@ -377,21 +401,57 @@ mod tests {
             .collect()
     }
 
+    /// The error of the settings as a whole, or else of their Kafka side.
+    fn error_of(j: &serde_json::Value, secure: &HashMap<String, String>) -> String {
+        match DatasourceSettings::parse(j, secure) {
+            Err(e) => e.to_string(),
+            Ok(s) => s
+                .kafka
+                .expect("a Kafka side")
+                .expect_err("a bad Kafka field")
+                .to_string(),
+        }
+    }
+
+    #[test]
+    fn a_bad_kafka_field_fails_the_kafka_side_only() {
+        let j = json!({"kafkaBootstrapServers": "nohost", "flinkUrl": "http://f:8081"});
+        let s = DatasourceSettings::parse(&j, &HashMap::new()).unwrap();
+        let err = s.kafka.unwrap().unwrap_err().to_string();
+        assert!(err.starts_with("kafkaBootstrapServers"), "{err}");
+        assert_eq!(s.flink.unwrap().url, "http://f:8081");
+    }
+
     #[test]
     fn empty_settings_configure_nothing() {
         let s = DatasourceSettings::parse(&json!({}), &HashMap::new()).unwrap();
         assert!(s.kafka.is_none() && s.flink.is_none());
         assert_eq!(s.query_timeout, DEFAULT_QUERY_TIMEOUT);
+        assert_eq!(s.coalesce_window, DEFAULT_COALESCE_WINDOW);
+    }
+
+    #[test]
+    fn a_coalescing_window_of_zero_turns_sharing_off() {
+        let parse = |v: f64| {
+            DatasourceSettings::parse(&json!({ "coalesceWindowSeconds": v }), &HashMap::new())
+        };
+        assert_eq!(parse(0.0).unwrap().coalesce_window, Duration::ZERO);
+        assert_eq!(parse(60.0).unwrap().coalesce_window, MAX_COALESCE_WINDOW);
+        let err = parse(600.0).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "coalesceWindowSeconds: must be between 0 (every query refreshes on its own) and 60 seconds, got 600"
+        );
     }
 
     #[test]
     fn sasl_requires_a_password_in_secure_settings() {
         let j = json!({"kafkaBootstrapServers": "k:9092", "kafkaSecurityProtocol": "SASL_SSL",
                         "kafkaSaslMechanism": "SCRAM-SHA-512", "kafkaUsername": "u"});
-        let err = DatasourceSettings::parse(&j, &HashMap::new()).unwrap_err();
-        assert!(err.to_string().starts_with("kafkaPassword"), "{err}");
+        let err = error_of(&j, &HashMap::new());
+        assert!(err.starts_with("kafkaPassword"), "{err}");
         let s = DatasourceSettings::parse(&j, &secure(&[("kafkaPassword", "hunter2")])).unwrap();
-        let (mech, user, pass) = s.kafka.unwrap().sasl.unwrap();
+        let (mech, user, pass) = s.kafka.unwrap().unwrap().sasl.unwrap();
         assert_eq!(mech, SaslMechanism::ScramSha512);
         assert_eq!(user, "u");
         assert_eq!(pass.expose(), "hunter2");
@@ -419,14 +479,20 @@ mod tests {
             (json!({"flinkUrl": "jobmanager:8081"}), "flinkUrl"),
             (json!({"queryTimeoutSeconds": -1}), "queryTimeoutSeconds"),
             (
+                json!({"coalesceWindowSeconds": 61}),
+                "coalesceWindowSeconds",
+            ),
+            (
+                json!({"coalesceWindowSeconds": -0.5}),
+                "coalesceWindowSeconds",
+            ),
+            (
                 json!({"thresholds": {"lagWarning": 10, "lagCritical": 1}}),
                 "thresholds",
             ),
         ];
         for (j, field) in cases {
-            let err = DatasourceSettings::parse(&j, &HashMap::new())
-                .unwrap_err()
-                .to_string();
+            let err = error_of(&j, &HashMap::new());
             assert!(
                 err.starts_with(field),
                 "expected error about {field}, got {err}"
@@ -444,10 +510,10 @@ mod tests {
             ),
             (json!({"thresholds": {"heapCritical": 1e200}}), "got 1e200"),
             (json!({"queryTimeoutSeconds": -1e-300}), "got -1e-300"),
+            // Positive but too short to ask anything: refused, not a 0 ns timeout.
+            (json!({"queryTimeoutSeconds": 1e-300}), "got 1e-300"),
         ] {
-            let err = DatasourceSettings::parse(&j, &HashMap::new())
-                .unwrap_err()
-                .to_string();
+            let err = error_of(&j, &HashMap::new());
             assert!(err.ends_with(shown) && err.len() < 300, "{err}");
         }
     }

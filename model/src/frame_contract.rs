@@ -46,8 +46,12 @@ names! {
         /// A [`crate::Health`] name.
         HEALTH = "health";
         REASON = "reason";
-        /// True on the node named as the root cause.
+        /// True on the node(s) named as the root cause ([`crate::root_cause`]).
         BOTTLENECK = "bottleneck";
+        /// True on the unhealthy nodes the root cause affects.
+        VICTIM = "victim";
+        /// The [`crate::ReasonCode`]s of the node's verdict, comma-separated.
+        REASON_CODE = "reasonCode";
         /// Prefix of the arc fractions: `arc__ok`, `arc__warning`, ... (see [`super::ARC_FIELDS`]).
         ARC_PREFIX = "arc__";
         /// Prefix of the tooltip details: `detail__reason`, `detail__<stat>` (see [`super::detail_field`]).
@@ -67,14 +71,28 @@ names! {
     node_meta {
         /// The pipeline's verdict (a [`crate::Health`] name).
         VERDICT = "verdict";
-        /// Id of the bottleneck node, or null.
+        /// Id of the main root-cause node, or null.
         BOTTLENECK = "bottleneck";
+        /// The root cause in a sentence, or null when all is well.
+        ROOT_CAUSE = "rootCause";
+        /// The root cause's [`crate::ReasonCode`], or null.
+        ROOT_CAUSE_CODE = "rootCauseCode";
+        /// Ids of all the root cause's nodes (a blocked sink and its database).
+        CAUSE_NODES = "causeNodes";
+        /// Ids of the nodes the root cause affects.
+        VICTIMS = "victims";
     }
 
-    /// Label fields of the `health` series; the value field is [`metric_field`].
+    /// Label fields of the `health` series; the value field is [`metric_field`]. Each is
+    /// stable across rebalances and redeployments (see [`series_key`]), so an alert rule's
+    /// series keeps its identity when the job is resubmitted.
     health_fields {
+        /// [`series_key`]: kind, job name and node name.
         NODE = "node";
+        /// The node's readable name (topic, group, vertex or database).
+        NAME = "name";
         KIND = "kind";
+        /// The Flink job's name for vertices, empty otherwise.
         JOB = "job";
     }
 
@@ -88,6 +106,8 @@ names! {
         FLINK_UNREACHABLE = "flink";
         /// The one node drawn when Kafka does not answer.
         KAFKA_UNREACHABLE = "kafka";
+        /// The node drawn when Kafka's topics are known but its consumer groups could not be read.
+        KAFKA_GROUPS_UNKNOWN = "kafka/groups";
     }
 }
 
@@ -123,6 +143,8 @@ pub const HEALTH_METRICS: &[&str] = &[
     "busy",
     "watermark lag",
     "checkpoint age",
+    // The status code of the node(s) named as the root cause (1, 2 or 3), 0 on every other node.
+    "root cause",
 ];
 
 pub fn topic_id(name: &str) -> String {
@@ -139,6 +161,17 @@ pub fn vertex_id(job: &str, vertex: &str) -> String {
 
 pub fn database_id(name: &str) -> String {
     format!("{}{name}", node_ids::DATABASE)
+}
+
+/// A node's identity in the `health` series: `kind/name`, or `kind/job/name` for a job's vertex.
+/// Built from names only (never a Flink job id, a group state or a subtitle), so it survives a
+/// resubmitted job and a rebalance.
+pub fn series_key(kind: crate::NodeKind, job: &str, name: &str) -> String {
+    if job.is_empty() {
+        format!("{}/{name}", kind.as_str())
+    } else {
+        format!("{}/{job}/{name}", kind.as_str())
+    }
 }
 
 /// An edge's id when the frame gives none: `source->target`.
@@ -166,6 +199,14 @@ mod tests {
         assert_eq!(vertex_id("j1", "v1"), "flink/j1/v1");
         assert_eq!(database_id("postgres: orders"), "db/postgres: orders");
         assert_eq!(edge_id("a", "b"), "a->b");
+        assert_eq!(
+            series_key(crate::NodeKind::FlinkSink, "roas", "Sink: pg"),
+            "flink-sink/roas/Sink: pg"
+        );
+        assert_eq!(
+            series_key(crate::NodeKind::KafkaTopic, "", "clicks"),
+            "kafka-topic/clicks"
+        );
         assert_eq!(detail_field("time lag"), "detail__time_lag");
         assert_eq!(metric_field("checkpoint age"), "checkpoint_age");
         assert_eq!(node_fields::ALL[0], ("ID", "id"));

@@ -17,57 +17,86 @@
 //! - what could not be looked at is unknown, never ok.
 
 use crate::consumer_status::{GroupStatus, GroupVerdict};
-use crate::{Health, Thresholds};
+use crate::{Health, ReasonCode, Thresholds};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub health: Health,
     pub reason: String,
+    /// What the reason says, as codes: one per finding at this verdict's level.
+    pub codes: Vec<ReasonCode>,
 }
 
 impl Verdict {
-    pub fn new(health: Health, reason: impl Into<String>) -> Verdict {
+    pub fn new(health: Health, code: ReasonCode, reason: impl Into<String>) -> Verdict {
         Verdict {
             health,
             reason: reason.into(),
+            codes: vec![code],
         }
     }
 
     pub fn ok(reason: impl Into<String>) -> Verdict {
-        Verdict::new(Health::Ok, reason)
+        Verdict::new(Health::Ok, ReasonCode::Healthy, reason)
     }
 
-    pub fn unknown(reason: impl Into<String>) -> Verdict {
-        Verdict::new(Health::Unknown, reason)
+    pub fn unknown(code: ReasonCode, reason: impl Into<String>) -> Verdict {
+        Verdict::new(Health::Unknown, code, reason)
     }
 
-    /// The worst of several verdicts; its reason is every reason at that level, joined. With
-    /// nothing judged, the result is `Unknown` with `empty_reason`.
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.codes.contains(&code)
+    }
+
+    /// The worst of several verdicts; its reason is every reason at that level, joined, and its
+    /// codes theirs. With nothing judged, the result is `Unknown` (`NotJudged`) with
+    /// `empty_reason`.
     pub fn worst(verdicts: impl IntoIterator<Item = Verdict>, empty_reason: &str) -> Verdict {
         let all: Vec<Verdict> = verdicts.into_iter().collect();
         let Some(health) = all.iter().map(|v| v.health).max() else {
-            return Verdict::unknown(empty_reason);
+            return Verdict::unknown(ReasonCode::NotJudged, empty_reason);
         };
-        let reasons: Vec<&str> = all
-            .iter()
-            .filter(|v| v.health == health && !v.reason.is_empty())
+        let at_worst = || all.iter().filter(|v| v.health == health);
+        let reasons: Vec<&str> = at_worst()
+            .filter(|v| !v.reason.is_empty())
             .map(|v| v.reason.as_str())
             .collect();
-        Verdict::new(health, reasons.join("; "))
+        let mut codes: Vec<ReasonCode> = Vec::new();
+        for c in at_worst().flat_map(|v| v.codes.iter().copied()) {
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
+        Verdict {
+            health,
+            reason: reasons.join("; "),
+            codes,
+        }
     }
 }
 
 /// A Kafka topic: offline partitions lose data, under-replicated ones are one failure from it.
-pub fn topic(under_replicated: u64, offline: u64) -> Verdict {
+/// `out_of_sync` are the brokers that hold a replica outside the in-sync set (a stopped broker).
+pub fn topic(under_replicated: u64, offline: u64, out_of_sync: &[i32]) -> Verdict {
+    let brokers = match out_of_sync {
+        [] => String::new(),
+        [one] => format!("; broker {one} is out of sync"),
+        many => {
+            let ids: Vec<String> = many.iter().map(i32::to_string).collect();
+            format!("; brokers {} are out of sync", ids.join(", "))
+        }
+    };
     if offline > 0 {
         Verdict::new(
             Health::Critical,
-            format!("{offline} offline partition(s): no leader, reads and writes fail"),
+            ReasonCode::PartitionsOffline,
+            format!("{offline} offline partition(s): no leader, reads and writes fail{brokers}"),
         )
     } else if under_replicated > 0 {
         Verdict::new(
             Health::Warning,
-            format!("{under_replicated} under-replicated partition(s)"),
+            ReasonCode::PartitionsUnderReplicated,
+            format!("{under_replicated} under-replicated partition(s){brokers}"),
         )
     } else {
         Verdict::ok("all partitions replicated")
@@ -100,7 +129,7 @@ pub struct GroupFacts {
 
 pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
     if let Some(e) = &f.read_error {
-        return Verdict::unknown(e.clone());
+        return Verdict::unknown(ReasonCode::GroupUnreadable, e.clone());
     }
     let mut verdicts = Vec::new();
     // Two samples' rates see a committing consumer's sawtooth as growth by luck; once the
@@ -117,6 +146,7 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
             Health::Ok => Verdict::ok(format!("lag {lag:.0} messages")),
             _ => Verdict::new(
                 h,
+                ReasonCode::GroupLag,
                 format!(
                     "lag {lag:.0} messages{growing} (threshold {:.0})",
                     threshold_for(h, t.lag_warning, t.lag_critical)
@@ -127,6 +157,7 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
         if h == Health::Ok && lag_growing == Some(true) && lag > 0.0 {
             verdicts.push(Verdict::new(
                 Health::Warning,
+                ReasonCode::GroupLagGrowing,
                 format!("lag {lag:.0} messages and growing"),
             ));
         }
@@ -134,22 +165,29 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
     if let Some(s) = f.time_lag_seconds {
         let h = Health::grade(s, t.time_lag_warning_seconds, t.time_lag_critical_seconds);
         if h != Health::Ok {
-            verdicts.push(Verdict::new(h, format!("{s:.0} s behind the head")));
+            verdicts.push(Verdict::new(
+                h,
+                ReasonCode::GroupBehindHead,
+                format!("{s:.0} s behind the head"),
+            ));
         }
     }
     match f.state.as_deref() {
         Some("Dead") => verdicts.push(Verdict::new(
             Health::Critical,
+            ReasonCode::GroupNoConsumer,
             "group is Dead: nobody consumes",
         )),
         // A group that only commits is always Empty: its lag says how it is doing.
         Some("Empty") if f.lag.unwrap_or(0.0) > 0.0 && f.offsets_only != Some(true) => verdicts
             .push(Verdict::new(
                 Health::Critical,
+                ReasonCode::GroupNoConsumer,
                 "group is Empty while lag remains: no consumer is running",
             )),
         Some(s) if s.contains("Rebalance") => verdicts.push(Verdict::new(
             Health::Warning,
+            ReasonCode::GroupRebalancing,
             format!("group is rebalancing ({s})"),
         )),
         _ => {}
@@ -159,11 +197,16 @@ pub fn consumer_group(f: &GroupFacts, t: &Thresholds) -> Verdict {
         .as_ref()
         .filter(|s| s.status != GroupStatus::Ok)
     {
-        verdicts.push(Verdict::new(s.status.health(), s.reason.clone()));
+        verdicts.push(Verdict::new(
+            s.status.health(),
+            ReasonCode::GroupStatus,
+            s.reason.clone(),
+        ));
     }
     if f.partitions_without_commit > 0 {
         verdicts.push(Verdict::new(
             Health::Warning,
+            ReasonCode::GroupUncommittedPartitions,
             format!(
                 "{} partition(s) without a committed offset",
                 f.partitions_without_commit
@@ -201,13 +244,18 @@ pub fn vertex(f: &VertexFacts, t: &Thresholds) -> Verdict {
         verdicts.push(if h == Health::Ok {
             Verdict::ok(format!("backpressure {:.0} %", bp * 100.0))
         } else {
-            Verdict::new(h, format!("backpressured {:.0} % of the time", bp * 100.0))
+            Verdict::new(
+                h,
+                ReasonCode::Backpressured,
+                format!("backpressured {:.0} % of the time", bp * 100.0),
+            )
         });
     }
     if let Some(stalled) = f.watermark_stalled_seconds {
         if stalled >= t.watermark_stalled_seconds {
             verdicts.push(Verdict::new(
                 Health::Critical,
+                ReasonCode::WatermarkStalled,
                 format!("watermark has not advanced for {stalled:.0} s"),
             ));
         }
@@ -221,6 +269,7 @@ pub fn vertex(f: &VertexFacts, t: &Thresholds) -> Verdict {
         if h != Health::Ok {
             verdicts.push(Verdict::new(
                 h,
+                ReasonCode::WatermarkBehind,
                 format!("watermark {lag:.0} s behind wall clock"),
             ));
         }
@@ -241,18 +290,52 @@ pub fn checkpoints(
     match last_completed_age_seconds {
         None if failed_since_last_completed > 0 => Verdict::new(
             Health::Critical,
+            ReasonCode::CheckpointsFailing,
             format!("no checkpoint completed; {failed_since_last_completed} failed"),
         ),
-        None => Verdict::unknown("no checkpoint completed yet"),
+        None => Verdict::unknown(ReasonCode::NoCheckpointYet, "no checkpoint completed yet"),
         Some(age) if age > limit => Verdict::new(
             Health::Critical,
+            ReasonCode::CheckpointOverdue,
             format!("last completed checkpoint {age:.0} s ago (limit {limit:.0} s = {} x {:.0} s)", t.checkpoint_age_factor, t.checkpoint_interval_seconds),
         ),
         Some(age) if failed_since_last_completed > 0 => Verdict::new(
             Health::Warning,
+            ReasonCode::CheckpointsFailing,
             format!("{failed_since_last_completed} checkpoint(s) failed since the last completed one ({age:.0} s ago)"),
         ),
         Some(age) => Verdict::ok(format!("last checkpoint {age:.0} s ago")),
+    }
+}
+
+/// A database the pipeline writes to is not observed directly; it is judged by the verdict of
+/// the sink that writes to it. A sink that is the bottleneck (busy while its upstream is
+/// backpressured) cannot write there: critical. A healthy sink writes: ok. A sink of a job that
+/// does not run writes nothing, and anything else says nothing about the database: unknown.
+pub fn database(writer: &str, sink: &Verdict) -> Verdict {
+    if sink.has(ReasonCode::SinkBlocked) {
+        Verdict::new(
+            Health::Critical,
+            ReasonCode::DatabaseNotAccepting,
+            format!(
+                "does not take the writes of {writer} fast enough (the sink is the bottleneck)"
+            ),
+        )
+    } else if sink.health == Health::Ok {
+        Verdict::ok(format!("takes the writes of {writer}"))
+    } else if sink.has(ReasonCode::JobNotRunning) || sink.has(ReasonCode::JobRestarting) {
+        Verdict::unknown(
+            ReasonCode::NotJudged,
+            format!("not written: {}", sink.reason),
+        )
+    } else {
+        Verdict::unknown(
+            ReasonCode::NotJudged,
+            format!(
+                "not observed directly; its writer {writer} is {}",
+                sink.health
+            ),
+        )
     }
 }
 
@@ -261,11 +344,27 @@ pub fn taskmanager(heap_ratio: Option<f64>, cpu_load: Option<f64>, t: &Threshold
     let mut verdicts = Vec::new();
     if let Some(h) = heap_ratio {
         let g = Health::grade(h, t.heap_warning, t.heap_critical);
-        verdicts.push(Verdict::new(g, format!("heap {:.0} % used", h * 100.0)));
+        verdicts.push(Verdict::new(
+            g,
+            if g == Health::Ok {
+                ReasonCode::Healthy
+            } else {
+                ReasonCode::HeapHigh
+            },
+            format!("heap {:.0} % used", h * 100.0),
+        ));
     }
     if let Some(c) = cpu_load {
         let g = Health::grade(c, t.cpu_warning, t.cpu_critical);
-        verdicts.push(Verdict::new(g, format!("CPU {:.0} %", c * 100.0)));
+        verdicts.push(Verdict::new(
+            g,
+            if g == Health::Ok {
+                ReasonCode::Healthy
+            } else {
+                ReasonCode::CpuHigh
+            },
+            format!("CPU {:.0} %", c * 100.0),
+        ));
     }
     Verdict::worst(verdicts, "no heap or CPU figures")
 }
@@ -280,9 +379,14 @@ mod tests {
 
     #[test]
     fn topic_offline_beats_under_replicated() {
-        assert_eq!(topic(0, 0).health, Health::Ok);
-        assert_eq!(topic(2, 0).health, Health::Warning);
-        let v = topic(2, 1);
+        assert_eq!(topic(0, 0, &[]).health, Health::Ok);
+        let v = topic(2, 0, &[3]);
+        assert_eq!(v.health, Health::Warning);
+        assert_eq!(
+            v.reason,
+            "2 under-replicated partition(s); broker 3 is out of sync"
+        );
+        let v = topic(2, 1, &[2, 3]);
         assert_eq!(v.health, Health::Critical);
         assert!(v.reason.contains("1 offline"), "{}", v.reason);
     }
@@ -396,13 +500,48 @@ mod tests {
         let v = Verdict::worst(
             [
                 Verdict::ok("a"),
-                Verdict::new(Health::Warning, "b"),
-                Verdict::new(Health::Warning, "c"),
+                Verdict::new(Health::Warning, ReasonCode::GroupLag, "b"),
+                Verdict::new(Health::Warning, ReasonCode::Backpressured, "c"),
             ],
             "none",
         );
-        assert_eq!(v, Verdict::new(Health::Warning, "b; c"));
-        assert_eq!(Verdict::worst([], "none"), Verdict::unknown("none"));
+        assert_eq!(v.health, Health::Warning);
+        assert_eq!(v.reason, "b; c");
+        assert_eq!(
+            v.codes,
+            vec![ReasonCode::GroupLag, ReasonCode::Backpressured]
+        );
+        assert_eq!(
+            Verdict::worst([], "none"),
+            Verdict::unknown(ReasonCode::NotJudged, "none")
+        );
+    }
+
+    #[test]
+    fn a_database_is_judged_by_its_sink() {
+        let mut blocked = Verdict::new(Health::Critical, ReasonCode::Bottleneck, "bottleneck");
+        blocked.codes.push(ReasonCode::SinkBlocked);
+        let v = database("Sink: pg", &blocked);
+        assert_eq!(
+            (v.health, v.codes),
+            (Health::Critical, vec![ReasonCode::DatabaseNotAccepting])
+        );
+        assert_eq!(
+            database("Sink: pg", &Verdict::ok("fine")).health,
+            Health::Ok
+        );
+        let stopped = Verdict::new(
+            Health::Critical,
+            ReasonCode::JobNotRunning,
+            "job j is FAILED",
+        );
+        let v = database("Sink: pg", &stopped);
+        assert_eq!(
+            (v.health, v.reason.as_str()),
+            (Health::Unknown, "not written: job j is FAILED")
+        );
+        let overdue = Verdict::new(Health::Critical, ReasonCode::CheckpointOverdue, "old");
+        assert_eq!(database("Sink: pg", &overdue).health, Health::Unknown);
     }
 
     #[test]

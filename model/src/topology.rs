@@ -3,7 +3,7 @@
 //! Nodes are Kafka topics, consumer groups, Flink vertices and the sinks' databases; edges follow
 //! the data. Each node carries its verdict, the one-line reason and the numbers behind it.
 
-use crate::Health;
+use crate::{Health, ReasonCode};
 
 /// What a node stands for. The names are the `kind` values of the topology frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +37,14 @@ impl NodeKind {
         }
     }
 
+    /// A vertex of a Flink job (source, operator or sink).
+    pub fn is_flink_vertex(self) -> bool {
+        matches!(
+            self,
+            NodeKind::FlinkSource | NodeKind::FlinkOperator | NodeKind::FlinkSink
+        )
+    }
+
     pub fn parse(s: &str) -> Option<NodeKind> {
         NodeKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -58,6 +66,11 @@ impl Stat {
             unit,
         }
     }
+
+    /// A stat named in [`crate::node_stats`], with its unit.
+    pub fn of(stat: crate::node_stats::StatName, value: f64) -> Stat {
+        Stat::new(stat.name, value, stat.unit)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,12 +78,21 @@ pub struct Node {
     pub id: String,
     pub title: String,
     pub subtitle: String,
+    /// The Flink job's name for a job's vertices, empty for other nodes: with `kind` and
+    /// `title` it names the node stably across resubmissions (the id carries the job id).
+    pub job: String,
     pub kind: NodeKind,
     pub health: Health,
     /// One line a person can act on: why the node has its verdict.
     pub reason: String,
+    /// What `reason` says, as codes (what rules match on; the text may change).
+    pub codes: Vec<ReasonCode>,
     pub stats: Vec<Stat>,
+    /// Named as the root cause (see [`crate::root_cause`]); the field keeps the name Grafana
+    /// users know from the Flink UI's "bottleneck".
     pub bottleneck: bool,
+    /// Unhealthy because of the root cause.
+    pub victim: bool,
 }
 
 impl Node {
@@ -79,12 +101,26 @@ impl Node {
             id: id.into(),
             title: title.into(),
             subtitle: String::new(),
+            job: String::new(),
             kind,
             health: Health::Unknown,
             reason: String::new(),
+            codes: Vec::new(),
             stats: Vec::new(),
             bottleneck: false,
+            victim: false,
         }
+    }
+
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.codes.contains(&code)
+    }
+
+    /// Take a verdict's health, reason and codes.
+    pub fn judged(&mut self, v: crate::rules::Verdict) {
+        self.health = v.health;
+        self.reason = v.reason;
+        self.codes = v.codes;
     }
 
     pub fn stat(&self, name: &str) -> Option<f64> {
@@ -116,6 +152,9 @@ impl Edge {
 pub struct Topology {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// What each pipeline's trouble comes from, the most pressing first; empty when all is
+    /// well.
+    pub root_causes: Vec<crate::root_cause::RootCause>,
 }
 
 impl Topology {
@@ -128,9 +167,22 @@ impl Topology {
         Health::worst(self.nodes.iter().map(|n| n.health))
     }
 
-    /// The node named as the root cause, if any.
+    /// The most pressing root cause, if any.
+    pub fn root_cause(&self) -> Option<&crate::root_cause::RootCause> {
+        self.root_causes.first()
+    }
+
+    /// The main node of the most pressing root cause, if any.
     pub fn bottleneck(&self) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.bottleneck)
+        self.node(&self.root_cause()?.nodes[0])
+    }
+
+    /// Ids of the nodes directly upstream of `id`.
+    pub fn upstream<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.edges
+            .iter()
+            .filter(move |e| e.target == id)
+            .map(|e| e.source.as_str())
     }
 
     /// Ids of the nodes directly downstream of `id`.
@@ -170,6 +222,7 @@ mod tests {
                 node("c", Health::Ok),
             ],
             edges: vec![Edge::new("a", "b", ""), Edge::new("b", "c", "")],
+            root_causes: Vec::new(),
         };
         assert_eq!(t.verdict(), Health::Warning);
         assert_eq!(t.downstream("a").collect::<Vec<_>>(), vec!["b"]);
@@ -189,6 +242,7 @@ mod tests {
         let t = Topology {
             nodes: vec![node("a", Health::Ok)],
             edges: vec![Edge::new("a", "zz", "")],
+            root_causes: Vec::new(),
         };
         assert_eq!(t.dangling_edges().len(), 1);
     }

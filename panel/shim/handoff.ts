@@ -23,6 +23,8 @@ export interface TopologyOptions {
   compact: boolean;
   showThresholds: boolean;
   showLegend: boolean;
+  /** 'auto': one card per Flink job when every vertex would not fit readable; 'jobs'; 'vertices'. */
+  flinkJobs?: 'auto' | 'jobs' | 'vertices';
 }
 
 /** Fields that are fractions or flags, never shown as text: no need to format them. */
@@ -96,6 +98,11 @@ export function handOver(p: WasmPanel, data: PanelData, options: TopologyOptions
   }
   for (const frame of data.series) {
     p.add_frame(frame.name ?? '');
+    for (const [key, value] of Object.entries(frame.meta?.custom ?? {})) {
+      if (value != null) {
+        p.add_frame_meta(key, (Array.isArray(value) ? value : [value]).map(String));
+      }
+    }
     for (const field of frame.fields) {
       handField(p, field, theme);
     }
@@ -118,6 +125,7 @@ export function handOver(p: WasmPanel, data: PanelData, options: TopologyOptions
     !!options.showThresholds,
     options.showLegend ?? true
   );
+  p.set_flink_jobs(options.flinkJobs ?? 'auto');
   const nodes = nodesFrame(data.series);
   const steps = thresholdSteps(nodes, options.mainStat ?? NODE_FIELDS.MAINSTAT, theme);
   p.set_thresholds(steps.labels, steps.colors);

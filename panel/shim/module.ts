@@ -30,6 +30,13 @@ export const plugin = new PanelPlugin<TopologyOptions>(TopologyPanel)
           { value: NODE_FIELDS.SECONDARYSTAT, label: 'Secondary stat' },
         ])
       )
+      .addRadio(
+        choice('flinkJobs', 'Flink jobs', 'One card per job, or every vertex of it (auto: whichever reads at this size)', [
+          { value: 'auto', label: 'Auto' },
+          { value: 'jobs', label: 'One card per job' },
+          { value: 'vertices', label: 'Every vertex' },
+        ])
+      )
       .addBooleanSwitch({
         path: 'compact',
         name: 'Compact nodes',

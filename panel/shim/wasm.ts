@@ -10,10 +10,12 @@ export const PLUGIN_ID = 'pipelinehealth-topology-panel';
 export interface WasmPanel {
   clear_data(): void;
   add_frame(name: string): void;
+  add_frame_meta(key: string, values: string[]): void;
   add_text_field(name: string, label: string, values: string[]): void;
   add_number_field(name: string, label: string, values: Float64Array, display: string[], colors: string[]): void;
   set_error(message: string): void;
   set_options(direction: string, mainStat: string, compact: boolean, showThresholds: boolean, showLegend: boolean): void;
+  set_flink_jobs(option: string): void;
   set_thresholds(labels: string[], colors: string[]): void;
   set_theme(dark: boolean, colors: string[]): void;
   set_has_links(hasLinks: boolean): void;

@@ -90,9 +90,19 @@ pub struct Field {
 pub struct Frame {
     pub name: String,
     pub fields: Vec<Field>,
+    /// The frame's `meta.custom` entries, each as text (a list as its items).
+    pub meta: Vec<(String, Vec<String>)>,
 }
 
 impl Frame {
+    /// The values of a `meta.custom` key (an empty slice when absent or null).
+    pub fn meta(&self, key: &str) -> &[String] {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields
             .iter()

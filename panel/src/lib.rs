@@ -8,6 +8,7 @@
 //! The JS shim (`shim/module.ts`) creates a [`TopologyPanel`] per panel, passes the frames
 //! column by column, the size, the theme colours and the options, then calls `render`.
 
+pub mod collapse;
 pub mod graph;
 pub mod handoff;
 pub mod layout;
@@ -67,8 +68,15 @@ impl TopologyPanel {
     pub fn add_frame(&mut self, name: String) {
         self.data.frames.push(Frame {
             name,
-            fields: Vec::new(),
+            ..Frame::default()
         });
+    }
+
+    /// A `meta.custom` entry of the last frame added (a list as its items, text as one).
+    pub fn add_frame_meta(&mut self, key: String, values: Vec<String>) {
+        if let Some(frame) = self.data.frames.last_mut() {
+            frame.meta.push((key, values));
+        }
     }
 
     /// A string field of the last frame added.
@@ -125,6 +133,12 @@ impl TopologyPanel {
         };
     }
 
+    /// How Flink jobs are drawn: "auto" (one card per job when every vertex would not fit at a
+    /// readable size), "jobs" (always one card) or "vertices" (every vertex).
+    pub fn set_flink_jobs(&mut self, option: &str) {
+        self.scene.borrow_mut().set_jobs_option(option);
+    }
+
     /// Threshold steps of the main number, for the legend: labels and colours.
     pub fn set_thresholds(&mut self, labels: Vec<String>, colors: Vec<String>) {
         self.scene.borrow_mut().thresholds = labels.into_iter().zip(colors).collect();
@@ -141,11 +155,14 @@ impl TopologyPanel {
         self.scene.borrow_mut().has_links = has_links;
     }
 
-    /// New panel size: keeps the drawing, refits the view.
+    /// New panel size: what fits depends on it, so it is planned and drawn again. The same
+    /// size again (the shim passes it with every refresh) keeps the user's zoom and pan.
     pub fn resize(&mut self, width: f64, height: f64) -> Result<(), JsValue> {
         let mut s = self.scene.borrow_mut();
-        s.set_size(width, height)?;
-        s.fit()
+        if s.set_size(width, height)? {
+            s.resized()?;
+        }
+        Ok(())
     }
 
     /// Reads the frames, lays the graph out and draws it (or the message saying why not).
@@ -266,6 +283,7 @@ impl TopologyPanel {
                 Some("in") => s.zoom(1.25),
                 Some("out") => s.zoom(0.8),
                 Some("fit") => s.fit(),
+                Some("jobs") => s.toggle_jobs(),
                 _ => Ok(()),
             };
         })?;

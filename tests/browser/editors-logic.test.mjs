@@ -210,6 +210,10 @@ describe('settings and secrets', () => {
     assert.match(s.bootstrapServersProblem('k:99999'), /is not host:port/);
     assert.equal(s.flinkUrlProblem('https://jobmanager:8081'), undefined);
     assert.match(s.flinkUrlProblem('jobmanager:8081'), /must start with http:\/\/ or https:\/\//);
+    assert.equal(s.coalesceWindowProblem(undefined), undefined);
+    assert.equal(s.coalesceWindowProblem(0), undefined, '0 turns coalescing off');
+    assert.equal(s.coalesceWindowProblem(60), undefined);
+    assert.match(s.coalesceWindowProblem(61), /between 0 \(every query refreshes on its own\) and 60 seconds/);
   });
 
   test('typed numbers: empty is unset, anything else must be a number of at least 0', () => {

@@ -86,6 +86,7 @@ describe('ConfigEditor', () => {
     await page.locator('#config-flinkBearerToken').fill('flink-t0ken');
     assert.equal(await page.locator('#config-flinkPassword').count(), 0, 'no Flink password with bearer auth');
     await page.getByLabel('Query timeout').fill('30');
+    await page.getByLabel('Coalescing window').fill('0');
     await page.locator('#config-thresholds-lagWarning').fill('500');
     await shot('config-sasl-bearer');
 
@@ -99,6 +100,7 @@ describe('ConfigEditor', () => {
       flinkUrl: 'http://jobmanager:8081',
       flinkAuth: 'bearer',
       queryTimeoutSeconds: 30,
+      coalesceWindowSeconds: 0,
       thresholds: { lagWarning: 500 },
     });
     assert.deepEqual(options.secureJsonData, { kafkaPassword: 'kafka-s3cret', flinkBearerToken: 'flink-t0ken' });
@@ -140,6 +142,7 @@ describe('ConfigEditor', () => {
     await page.getByLabel('Bootstrap servers').fill('kafka-1:9092,nohost');
     await page.getByLabel('REST URL').fill('jobmanager:8081');
     await page.getByLabel('Query timeout').fill('900');
+    await page.getByLabel('Coalescing window').fill('90');
     await radio('SSL').click();
     await page.locator('#config-kafkaTlsClientCert').fill('-----BEGIN CERTIFICATE-----');
     await page.locator('#config-thresholds-lagWarning').fill('20000');
@@ -152,7 +155,8 @@ describe('ConfigEditor', () => {
     for (const want of [
       '"nohost" is not host:port',
       '"jobmanager:8081" must start with http:// or https://',
-      'The timeout must be more than 0 and at most 300 seconds',
+      'The timeout must be between 0.1 and 300 seconds',
+      'The window must be between 0 (every query refreshes on its own) and 60 seconds',
       'A client certificate and its key go together',
       'Lag warning (20000) is above lag critical (10000)',
       'Pipeline description: jobs[0]: unknown field "topic"',
@@ -269,7 +273,7 @@ describe('QueryEditor', () => {
     const timeout = page.locator('#query-timeout-A');
     await timeout.fill('500');
     await timeout.blur();
-    assert.ok(await page.getByText('The timeout must be more than 0 and at most 300 seconds').isVisible());
+    assert.ok(await page.getByText('The timeout must be between 0.1 and 300 seconds').isVisible());
     let r = await reported();
     const runsBefore = r.runs.length;
     assert.equal(r.query.timeoutSeconds, 500);

@@ -26,7 +26,7 @@ def derive_config(provisioned, targets, scrape_interval="1s"):
     """The provisioned config with each kept job's targets replaced.
 
     `targets` maps job name -> (host:port, metrics_path). Jobs not in it are dropped; job names,
-    metric relabelling and the alert rules stay as provisioned.
+    target labels, metric relabelling and the alert rules stay as provisioned.
     """
     config = copy.deepcopy(provisioned)
     config["global"]["scrape_interval"] = scrape_interval
@@ -38,7 +38,9 @@ def derive_config(provisioned, targets, scrape_interval="1s"):
         if job["job_name"] not in targets:
             continue
         address, path = targets[job["job_name"]]
-        job["static_configs"] = [{"targets": [address]}]
+        # The provisioned target labels (cluster, env) stay: the dashboards filter on them.
+        labels = {k: v for sc in job.get("static_configs", []) for k, v in sc.get("labels", {}).items()}
+        job["static_configs"] = [{"targets": [address], **({"labels": labels} if labels else {})}]
         job["metrics_path"] = path
         job["scrape_interval"] = scrape_interval
         job["scrape_timeout"] = scrape_interval

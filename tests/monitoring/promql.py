@@ -31,6 +31,50 @@ def metric_names(expr):
     return names
 
 
+def _blank(m):
+    """A match replaced by spaces inside its delimiters, so positions stay where they were."""
+    text = m.group(0)
+    return text[0] + " " * (len(text) - 2) + text[-1]
+
+
+def selectors(expr):
+    """[(metric, matchers, brace)] of every series selector in `expr`, in order: `matchers` is
+    the text between its braces ("" without any) and `brace` the index of its `{` (None when it
+    has none, then the selector ends where the name does: at `end`). Each is a dict with keys
+    name, start, end, matchers, brace."""
+    text = _STRING.sub(lambda m: '"' + "x" * (len(m.group(0)) - 2) + '"', expr)
+    blank = _MATCHERS.sub(_blank, text)
+    blank = _RANGE.sub(_blank, blank)
+    blank = _GROUPING.sub(lambda m: " " * len(m.group(0)), blank)
+    found = []
+    for m in _IDENT.finditer(blank):
+        word, following = m.group(0), blank[m.end():]
+        if following.lstrip().startswith("(") or word.lower() in KEYWORDS:
+            continue
+        if m.start() > 0 and (blank[m.start() - 1].isdigit() or blank[m.start() - 1] == "."):
+            continue
+        brace = m.end() if following.startswith("{") else None
+        end = m.end() if brace is None else expr.index("}", brace) + 1
+        matchers = "" if brace is None else expr[brace + 1:end - 1]
+        found.append({"name": word, "start": m.start(), "end": end, "matchers": matchers, "brace": brace})
+    return found
+
+
+def with_matcher(expr, matcher):
+    """`expr` with `matcher` (such as `cluster=~"$cluster"`) added to every series selector that
+    does not have it yet."""
+    out = expr
+    for sel in reversed(selectors(expr)):
+        if matcher in sel["matchers"]:
+            continue
+        if sel["brace"] is None:
+            out = out[:sel["end"]] + "{" + matcher + "}" + out[sel["end"]:]
+        else:
+            gap = ", " if sel["matchers"].strip() else ""
+            out = out[:sel["brace"] + 1] + matcher + gap + out[sel["brace"] + 1:]
+    return out
+
+
 def panels(dashboard):
     """Every panel, including panels nested in collapsed rows."""
     for panel in dashboard.get("panels", []):

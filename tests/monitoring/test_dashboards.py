@@ -5,15 +5,16 @@ import json
 
 import pytest
 
-from promql import panels, used_variables, variables
+from promql import parse_label_values, panels, prometheus_queries, selectors, used_variables, variables, with_matcher
 from stack import DASHBOARDS, ROOT, load_yaml
 
 DATASOURCE_PLUGIN = "pipelinehealth-kafkaflink-datasource"
 PANEL_PLUGIN = "pipelinehealth-topology-panel"
 EXPECTED = {
-    "kafka-overview.json": ("ph-kafka-overview", "Kafka Overview", {"datasource", "topic", "group"}),
-    "flink-overview.json": ("ph-flink-overview", "Flink Overview", {"datasource", "job"}),
-    "jvm-metrics.json": ("ph-jvm-metrics", "JVM Metrics", {"datasource", "job"}),
+    "kafka-overview.json": ("ph-kafka-overview", "Kafka Overview",
+                            {"datasource", "cluster", "topic", "group", "instance"}),
+    "flink-overview.json": ("ph-flink-overview", "Flink Overview", {"datasource", "cluster", "job", "tm_id"}),
+    "jvm-metrics.json": ("ph-jvm-metrics", "JVM Metrics", {"datasource", "cluster", "job", "instance"}),
     "pipeline-topology.json": ("ph-pipeline-topology", "Pipeline Topology", {"pipeline"}),
 }
 
@@ -102,6 +103,7 @@ def test_health_thresholds_match_the_alerts(dashboards):
     assert steps(dashboards["kafka-overview.json"], "Consumer lag (messages)") == [1000, 10000]
     assert steps(dashboards["jvm-metrics.json"], "Heap used / max") == [0.85, 0.95]
     assert steps(dashboards["flink-overview.json"], "Watermark lag") == [60, 300]
+    assert steps(dashboards["flink-overview.json"], "Kafka source lag (records)") == [1000, 10000]
 
 
 def test_panel_ids_are_unique_and_panels_do_not_overlap(dashboards):
@@ -144,3 +146,53 @@ def test_our_datasource_is_provisioned_for_the_demo(provisioned_datasources):
     assert data["kafkaSecurityProtocol"] == "PLAINTEXT" and data["flinkAuth"] == "none"
     prom = next(d for d in provisioned_datasources if d["type"] == "prometheus")
     assert prom["url"] == "http://prometheus:9090"
+
+
+# --- past one cluster: every Prometheus selector filtered by $cluster ----------------------------
+PROMETHEUS_DASHBOARDS = ["kafka-overview.json", "flink-overview.json", "jvm-metrics.json"]
+CLUSTER = 'cluster=~"$cluster"'
+
+
+def test_selectors_and_an_added_matcher():
+    expr = 'sum by (instance) (rate(a_total{x="1"}[5m])) or on (instance) (0 * b{})'
+    assert [(s["name"], s["matchers"]) for s in selectors(expr)] == [("a_total", 'x="1"'), ("b", "")]
+    assert with_matcher(expr, CLUSTER) == (
+        'sum by (instance) (rate(a_total{cluster=~"$cluster", x="1"}[5m])) or on (instance) '
+        '(0 * b{cluster=~"$cluster"})')
+    assert with_matcher("up", CLUSTER) == 'up{cluster=~"$cluster"}'
+
+
+def every_selector(doc):
+    """(where, selector) of every series selector in the dashboard's queries and variables."""
+    for title, ref, expr in prometheus_queries(doc):
+        for sel in selectors(expr):
+            yield f"{title} {ref}", sel
+    for name, var in variables(doc).items():
+        if var["type"] == "query" and name != "cluster":
+            for sel in selectors(parse_label_values(var["definition"])[0]):
+                yield f"variable {name}", sel
+
+
+@pytest.mark.parametrize("name", PROMETHEUS_DASHBOARDS)
+def test_every_query_of_a_prometheus_dashboard_keeps_to_the_selected_cluster(dashboards, name):
+    doc = dashboards[name]
+    cluster = variables(doc)["cluster"]
+    # One cluster at a time (the stat panels sum over what they select), from the target label.
+    assert parse_label_values(cluster["definition"]) == ("up", "cluster")
+    assert not cluster.get("includeAll") and not cluster.get("multi")
+    unfiltered = [(where, s["name"]) for where, s in every_selector(doc) if CLUSTER not in s["matchers"]]
+    assert not unfiltered, f"{name}: selectors that mix clusters: {unfiltered}"
+
+
+@pytest.mark.parametrize("name, variable, prefixes", [
+    ("kafka-overview.json", "instance", ("kafka_server_", "kafka_network_", "kafka_controller_")),
+    ("flink-overview.json", "tm_id", ("flink_taskmanager_Status_",)),
+])
+def test_per_process_panels_follow_their_variable(dashboards, name, variable, prefixes):
+    """Broker panels broken down by instance follow $instance; TaskManager panels follow $tm_id."""
+    matcher = f'{variable}=~"${variable}"'
+    missing = [(title, s["name"]) for title, ref, expr in prometheus_queries(dashboards[name])
+               if f"by ({variable}" in expr
+               for s in selectors(expr) if s["name"].startswith(prefixes) and matcher not in s["matchers"]]
+    assert not missing, missing
+    assert any(matcher in expr for _, _, expr in prometheus_queries(dashboards[name]))

@@ -1,4 +1,5 @@
 """Prometheus config and alert rules, checked by promtool (the tool Prometheus itself uses)."""
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,7 +19,7 @@ HEALTH_RULES = {
     "Flink job not running": {"FlinkNoJobRunning"},
     "Flink job restarting": {"FlinkJobRestarting"},
     "checkpoints not completing": {"FlinkCheckpointsNotCompleting", "FlinkCheckpointsFailing"},
-    "backpressure >= 80 %": {"FlinkBackpressureHigh"},
+    "backpressure (warning 50 %, critical 80 %)": {"FlinkBackpressureHigh"},
     "watermark not advancing": {"FlinkWatermarkNotAdvancing", "FlinkWatermarkLagHigh"},
     "JVM heap": {"JvmHeapHigh", "FlinkTaskManagerHeapHigh"},
     "GC pressure": {"JvmGcPressure"},
@@ -37,6 +38,24 @@ def test_promtool_check_config_accepts_the_provisioned_config():
     assert "SUCCESS" in out
 
 
+def test_every_scrape_target_says_its_cluster_and_env(prometheus_config):
+    """The dashboards' $cluster variable reads the `cluster` target label."""
+    for job in prometheus_config["scrape_configs"]:
+        for sc in job["static_configs"]:
+            labels = sc.get("labels", {})
+            assert labels.get("cluster") and labels.get("env"), f"{job['job_name']}: labels {labels}"
+
+
+def test_every_alert_keeps_the_cluster_it_fires_for(alert_rules):
+    """An aggregation that drops `cluster` would merge the pipelines one Prometheus watches."""
+    for rule in alert_rules:
+        expr = " ".join(rule["expr"].split())
+        bare = re.findall(r"\b(?:sum|max|min|count|avg)\s*\(", expr)
+        groupings = re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr)
+        assert not bare, f"{rule['alert']}: {bare} without `by (cluster, ...)`: {expr}"
+        assert all("cluster" in g.split(", ") for g in groupings), f"{rule['alert']}: {groupings}"
+
+
 def test_promtool_check_rules_accepts_the_alerts():
     code, out = promtool("check", "rules", str(ALERTS_YML))
     assert code == 0, out
@@ -51,7 +70,7 @@ def test_promtool_unit_tests_pass():
 def test_promtool_unit_tests_fail_when_an_alert_breaks():
     """The unit tests can fail: raising a threshold out of reach must break them."""
     text = ALERTS_YML.read_text().replace(
-        "flink_taskmanager_job_task_backPressuredTimeMsPerSecond) >= 800",
+        "flink_taskmanager_job_task_backPressuredTimeMsPerSecond) >= 500",
         "flink_taskmanager_job_task_backPressuredTimeMsPerSecond) >= 1000")
     assert ">= 1000" in text
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,6 +109,54 @@ def test_every_alert_has_for_severity_and_actionable_text(alert_rules, field):
         if field == "description":
             # something to do, not only a restatement of the symptom
             assert len(value.split()) >= 10, f"{rule['alert']}: description too short to act on"
+
+
+# Alerts that fire at one of the datasource's thresholds: (threshold key, the expression's unit
+# per unit of the threshold). The severity must be the threshold's level.
+ALERT_THRESHOLDS = {
+    "KafkaConsumerLagHigh": ("lagWarning", 1),
+    "KafkaConsumerLagCritical": ("lagCritical", 1),
+    "FlinkBackpressureHigh": ("backpressureWarning", 1000),  # ms backpressured per second
+    "FlinkWatermarkLagHigh": ("watermarkLagWarningSeconds", 1),
+    "FlinkTaskManagerCpuHigh": ("cpuWarning", 1),
+    "FlinkTaskManagerHeapHigh": ("heapWarning", 1),
+    "JvmHeapHigh": ("heapWarning", 1),
+}
+
+
+def model_thresholds():
+    """`Thresholds::default()` as `cargo xtask contract` writes it (a Rust test keeps that file
+    equal to model/src/thresholds.rs)."""
+    text = (Path(__file__).resolve().parents[2] / "backend/frontend/src/generated/contract.ts").read_text()
+    block = text.split("export const DEFAULT_THRESHOLDS", 1)[1].split("};", 1)[0]
+    return {k: float(v) for k, v in re.findall(r"(\w+): ([-\d.e]+),", block)}
+
+
+@pytest.mark.parametrize("alert", sorted(ALERT_THRESHOLDS))
+def test_alerts_fire_at_the_datasource_thresholds_with_their_level(alert_rules, alert):
+    rule = next(r for r in alert_rules if r["alert"] == alert)
+    key, scale = ALERT_THRESHOLDS[alert]
+    limit = float(re.findall(r"(?:>=|>)\s*([\d.]+)\s*$", rule["expr"].strip())[-1])
+    assert limit == model_thresholds()[key] * scale, f"{alert} fires at {limit}, the datasource's {key} is {model_thresholds()[key]}"
+    level = "critical" if key.endswith("Critical") else "warning"
+    assert rule["labels"]["severity"] == level, f"{alert}: {key} is a {level} threshold"
+
+
+def test_every_alert_links_its_section_of_the_runbook(alert_rules):
+    """`runbook_url` lands on a heading of docs/runbook.md, and that section says what the alert
+    means and what to do."""
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbook.md").read_text()
+    sections = {}
+    for block in re.split(r"^## ", runbook, flags=re.M)[1:]:
+        heading, _, body = block.partition("\n")
+        sections[re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-")] = body
+    for rule in alert_rules:
+        url = rule.get("annotations", {}).get("runbook_url", "")
+        path, _, anchor = url.partition("#")
+        assert path == "docs/runbook.md" and anchor, f"{rule['alert']}: runbook_url {url!r}"
+        assert anchor in sections, f"{rule['alert']}: docs/runbook.md has no heading #{anchor}"
+        body = sections[anchor]
+        assert "**Means:**" in body and "**Do:**" in body, f"{rule['alert']}: its section lacks Means/Do"
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test(alert_rules):

@@ -53,7 +53,7 @@ def prometheus(flink, prometheus_config, dashboards):
         prom.wait_for_scrapes(REPORTER_JOBS)
         # Task metrics (backpressure, watermarks) settle a few seconds after RUNNING.
         deadline = time.time() + 90
-        while empty_panel_queries(prom, dashboards["flink-overview.json"]) and time.time() < deadline:
+        while unanswered(prom, dashboards) and time.time() < deadline:
             time.sleep(1)
         yield prom
     finally:
@@ -68,8 +68,18 @@ def selected_jobs(prometheus, expr):
     return {r["metric"].get("job_name") for r in prometheus.query(expr)}
 
 
+# The MiniCluster's jobs read no Kafka, so the Kafka source's panel has nothing to show here; it is
+# proven on the bed, whose job reads Kafka (on_bed/test_2_panels.py runs every panel there).
+KAFKA_SOURCE_PANELS = {"Kafka source lag (records)"}
+
+
+def unanswered(prometheus, dashboards):
+    return [f for f in empty_panel_queries(prometheus, dashboards["flink-overview.json"])
+            if f[0] not in KAFKA_SOURCE_PANELS]
+
+
 def test_every_flink_overview_query_returns_data(prometheus, dashboards):
-    failures = empty_panel_queries(prometheus, dashboards["flink-overview.json"])
+    failures = unanswered(prometheus, dashboards)
     assert not failures, "\n".join(f"'{t}' {r}: {e} -> {why}" for t, r, e, why in failures)
 
 
@@ -106,7 +116,7 @@ def test_backpressure_alert_selects_the_victim_not_the_bottleneck(prometheus, al
     def selected_tasks():
         return {(r["metric"]["job_name"], r["metric"]["task_name"]) for r in prometheus.query(expr)}
 
-    # Backpressure is sampled: one scrape can catch the source just under 800 ms/s, so look
+    # Backpressure is sampled: one scrape can catch the source just under 500 ms/s, so look
     # again (bounded) before judging, as the alert's `for:` smooths such dips.
     deadline = time.time() + 60
     tasks = selected_tasks()

@@ -12,6 +12,8 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct DecodedField {
     pub name: String,
+    /// Grafana's field type for the Arrow type: "string", "number", "boolean" or "time".
+    pub grafana_type: &'static str,
     /// Grafana field config (`displayName`, `unit`, `links`, ...), or `Null`.
     pub config: Value,
     pub labels: Value,
@@ -88,6 +90,7 @@ pub fn decode_frame(bytes: &[u8]) -> DecodedFrame {
         .enumerate()
         .map(|(i, f)| DecodedField {
             name: f.name().clone(),
+            grafana_type: grafana_type(f.data_type()),
             config: parse(f.metadata().get("config")),
             labels: parse(f.metadata().get("labels")),
             values: batches
@@ -101,6 +104,15 @@ pub fn decode_frame(bytes: &[u8]) -> DecodedFrame {
         ref_id: meta.get("refId").cloned().unwrap_or_default(),
         meta: parse(meta.get("meta")),
         fields,
+    }
+}
+
+fn grafana_type(t: &DataType) -> &'static str {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 => "string",
+        DataType::Boolean => "boolean",
+        DataType::Timestamp(..) => "time",
+        _ => "number",
     }
 }
 

@@ -98,6 +98,11 @@ impl FlinkCluster {
         &self.rest_url
     }
 
+    /// The REST API's loopback port (for a proxy in front of it, or a raw request).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// GET a REST path and parse the JSON answer.
     pub fn get(&self, path: &str) -> Result<serde_json::Value, String> {
         http_get_json(self.port, path)

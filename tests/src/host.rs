@@ -149,6 +149,18 @@ impl PluginHost {
         Self::start_with_env(&[]).await
     }
 
+    /// The plugin and a two-worker runtime of its own to call it from, for blocking callers.
+    /// Keep both: the gRPC connection's task lives in that runtime and dies with it.
+    pub fn start_blocking() -> (tokio::runtime::Runtime, PluginHost) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let host = runtime.block_on(PluginHost::start());
+        (runtime, host)
+    }
+
     pub async fn start_with_env(extra_env: &[(&str, &str)]) -> PluginHost {
         let bin = backend_binary();
         assert!(
@@ -191,11 +203,23 @@ impl PluginHost {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_pipe = child.stderr.take().expect("piped stderr");
         let sink = stderr.clone();
+        // PIPELINE_PLUGIN_STDERR=<file> also appends the plugin's stderr there, so a plugin that
+        // dies in a long run (the soak) leaves its last words on disk.
+        let mut tee = std::env::var_os("PIPELINE_PLUGIN_STDERR").and_then(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        });
         tokio::spawn(async move {
             let mut buf = [0u8; 8192];
             while let Ok(n) = err_pipe.read(&mut buf).await {
                 if n == 0 {
                     break;
+                }
+                if let Some(file) = tee.as_mut() {
+                    let _ = std::io::Write::write_all(file, &buf[..n]);
                 }
                 sink.lock()
                     .unwrap()
@@ -219,6 +243,11 @@ impl PluginHost {
     /// Everything the plugin logged to stderr so far.
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// The plugin's process id, for reading its memory, threads and files from /proc.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Whether the process is still alive (it must never crash on bad input).

@@ -6,9 +6,13 @@
 
 pub mod arrow_frames;
 pub mod bed;
+pub mod cause_watch;
 pub mod flink_cluster;
+pub mod flink_stub;
 pub mod host;
 pub mod kafka_mock;
+pub mod panel_fixtures;
+pub mod soak;
 
 pub use arrow_frames::{DecodedField, DecodedFrame};
 pub use host::{Answer, DatasourceConfig, PluginHost, Query};

@@ -140,12 +140,7 @@ fn assert_no_secret(place: &str, text: &str) {
 #[tokio::test]
 async fn basic_and_bearer_auth_through_a_real_proxy() {
     let cluster = FlinkCluster::start(&["--jobs", "1"], 1);
-    let port: u16 = cluster
-        .rest_url()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let port = cluster.port();
     let proxy = AuthProxy::start(port);
     let host = PluginHost::start().await;
     let basic_url = format!("http://127.0.0.1:{}", proxy.basic_port);

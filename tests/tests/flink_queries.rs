@@ -153,7 +153,12 @@ async fn watermarks_advance_and_the_frozen_one_is_called_stalled() {
     assert_eq!(moving["advanced"], true, "{moving:?}");
     assert_eq!(f64_of(&moving["stalledFor"]), 0.0);
     assert!(f64_of(&moving["lag"]) < 30.0, "{moving:?}");
-    assert_eq!(moving["status"], "ok", "{moving:?}");
+    // Its status is the vertex's whole verdict (in this job it is also the bottleneck), so the
+    // watermark's part is read from the reason: nothing about the watermark.
+    assert!(
+        !moving["reason"].as_str().unwrap().contains("watermark"),
+        "{moving:?}"
+    );
     assert!(
         f64_of(&moving["watermark"]) > f64_of(&row(&first, "job", "pipeline-1")["watermark"]),
         "the watermark value itself moved"

@@ -2,8 +2,12 @@
 //! These tests need no Kafka or Flink: they prove the wiring (settings, typed queries,
 //! per-query errors, timeouts, resources, metrics) with unreachable or misbehaving upstreams.
 
+#[path = "foundation/alerting.rs"]
+mod alerting;
 #[path = "foundation/cli.rs"]
 mod cli;
+#[path = "foundation/coalesce.rs"]
+mod coalesce;
 #[path = "foundation/load.rs"]
 mod load;
 #[path = "foundation/query_options.rs"]

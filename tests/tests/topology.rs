@@ -8,9 +8,13 @@
 //! group found by Kafka's listing and described with its real state (`clicks-enrich` commits
 //! offsets without joining, as Flink's Kafka source does, so Kafka calls it Empty with no
 //! members), and its lag, checked against Kafka's own `kafka-consumer-groups`. The Flink and
-//! Kafka servers start at the same time.
+//! Kafka servers start at the same time. [`failures`]: a failed side (Flink or Kafka) beside the
+//! other.
 
-use std::collections::HashMap;
+#[path = "topology/failures.rs"]
+mod failures;
+
+use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -343,9 +347,14 @@ async fn health_series_give_alert_rules_one_number_per_node() {
     let lag_rows = rows(lag.frame("health"));
     let group = lag_rows
         .iter()
-        .find(|r| r["node"] == "kafka/group/clicks-enrich")
+        .find(|r| r["node"] == "consumer-group/clicks-enrich")
         .unwrap_or_else(|| panic!("no lag row for the group in {lag_rows:#?}"));
     assert_eq!(group["lag"].as_f64(), Some(group_truth().0));
+    // Labels a person can read, and none that changes with a rebalance or a resubmission.
+    assert_eq!(group["name"], "clicks-enrich");
+    assert_eq!(group["kind"], "consumer-group");
+    let fields: BTreeSet<&str> = lag_rows[0].keys().map(String::as_str).collect();
+    assert_eq!(fields, ["job", "kind", "lag", "name", "node"].into());
 
     let status = &answers["S"];
     assert!(status.error.is_empty(), "{status:?}");
@@ -358,45 +367,14 @@ async fn health_series_give_alert_rules_one_number_per_node() {
             .and_then(|r| r["status"].as_f64())
     };
     // 0 ok, 1 warning, 2 critical, 3 unknown.
-    assert_eq!(code_of("kafka/group/clicks-enrich"), Some(1.0));
-    assert_eq!(code_of("kafka/topic/clicks"), Some(0.0));
+    assert_eq!(code_of("consumer-group/clicks-enrich"), Some(1.0));
+    assert_eq!(code_of("kafka-topic/clicks"), Some(0.0));
 
     assert!(
         answers["X"].error.contains("`metric`"),
         "a bad metric names the field: {:?}",
         answers["X"]
     );
-}
-
-#[tokio::test]
-async fn an_unreachable_flink_is_an_unknown_node_and_kafka_still_renders() {
-    let host = PluginHost::start().await;
-    let mut ds = datasource();
-    // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    ds.json_data["flinkUrl"] = json!(format!("http://127.0.0.1:{port}"));
-    ds.json_data["pipeline"] = Value::Null;
-    let answer = host
-        .query_one(&ds, "topology", json!({"groups": ["clicks-enrich"]}))
-        .await;
-    assert!(answer.error.is_empty(), "partial, not failed: {answer:?}");
-    let nodes = rows(answer.frame("nodes"));
-    let flink = nodes.iter().find(|n| n["id"] == "flink").unwrap();
-    assert_eq!(status(flink), "unknown");
-    assert!(
-        flink["reason"]
-            .as_str()
-            .unwrap()
-            .contains(&port.to_string()),
-        "the reason names what failed: {flink:?}"
-    );
-    let group = nodes
-        .iter()
-        .find(|n| n["id"] == "kafka/group/clicks-enrich")
-        .unwrap_or_else(|| panic!("the Kafka side still renders: {nodes:#?}"));
-    assert_eq!(group["detail__lag"].as_f64(), Some(group_truth().0));
 }
 
 fn check(args: &[&str]) -> (i32, String, String) {
@@ -446,9 +424,14 @@ async fn check_from_a_terminal_prints_the_table_and_exits_with_the_verdict() {
     let deadline = Instant::now() + SETTLE_BOUND;
     loop {
         let (code, out, err) = check(&["--flink", &flink_url]);
-        if out.contains("bottleneck: slow-score") {
+        // The jobs share their database node, so they are one pipeline with one cause: until
+        // pipeline-1's backpressure forms, a job's failing checkpoints may be named instead.
+        let named = out
+            .lines()
+            .any(|l| l.contains("bottleneck: busy") && l.ends_with("<- root cause"));
+        if named {
             assert_eq!(code, 2, "{out}");
-            assert!(out.contains("<- bottleneck"), "{out}");
+            assert!(out.contains("root cause: slow-score"), "{out}");
             break;
         }
         assert!(

@@ -11,6 +11,7 @@ use pipeline_model::frame_contract::{
 };
 use pipeline_model::health::HEALTH_COLORS;
 use pipeline_model::thresholds::{POSITIVE, THRESHOLDS, WARNING_CRITICAL_PAIRS};
+use pipeline_model::timeouts::TIMEOUT_SECONDS;
 use pipeline_model::QueryType;
 
 use crate::{root, Result};
@@ -52,11 +53,22 @@ pub fn contract() -> Result<()> {
 /// The datasource's editors: query types, thresholds and the `health` query's metrics.
 pub fn datasource() -> String {
     let mut out =
-        header("model/src/query_type.rs, model/src/thresholds.rs and model/src/frame_contract.rs");
+        header("model/src/query_type.rs, model/src/thresholds.rs, model/src/frame_contract.rs and model/src/timeouts.rs");
     out.push_str(&query_types());
     out.push_str(&thresholds());
     out.push_str(&health_metrics());
+    out.push_str(&timeouts());
     out
+}
+
+fn timeouts() -> String {
+    let (min, max) = TIMEOUT_SECONDS;
+    format!(
+        "\n/** The query timeouts a user may set, in seconds (`TIMEOUT_SECONDS`). */\n\
+         export const TIMEOUT_SECONDS = {{ min: {}, max: {} }} as const;\n",
+        number(min),
+        number(max)
+    )
 }
 
 /// The panel shim: health colours and the names of the frames it reads.

@@ -4,6 +4,8 @@
 //!   version locked in Cargo.lock (they must match the `wasm-bindgen` crate).
 //! - `cargo xtask dist`: builds both plugins into `dist/<plugin-id>/` exactly as Grafana loads
 //!   them, plus `dist/<plugin-id>-<version>.zip`.
+//! - `cargo xtask fuzz [SECONDS] [TARGET...]`: installs cargo-fuzz if needed and runs the fuzz
+//!   targets of `fuzz/` (see [`fuzz`]).
 //! - `cargo xtask contract`: writes the TypeScript generated from model/ (query types,
 //!   thresholds, health colours, frame names); a test fails when the committed files drift.
 
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod contract;
+mod fuzz;
 
 const DATASOURCE_ID: &str = "pipelinehealth-kafkaflink-datasource";
 const PANEL_ID: &str = "pipelinehealth-topology-panel";
@@ -27,7 +30,8 @@ fn main() {
         Some("tools") => tools(),
         Some("dist") => dist(),
         Some("contract") => contract::contract(),
-        _ => Err("usage: cargo xtask <tools|dist|contract>".into()),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
+        _ => Err("usage: cargo xtask <tools|dist|contract|fuzz [SECONDS] [TARGET...]>".into()),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");
@@ -80,12 +84,24 @@ fn locked_wasm_bindgen_version() -> Result<String> {
     Err("no wasm-bindgen in Cargo.lock".into())
 }
 
+/// Whether `version_cmd` (a tool's `--version`, printing "<name> <version>") names `want`.
+fn has_version(version_cmd: &mut Command, name: &str, want: &str) -> bool {
+    let have = output(version_cmd).unwrap_or_default();
+    let ok = have.split_whitespace().nth(1) == Some(want);
+    if ok {
+        eprintln!("xtask: {name} {want} already installed");
+    }
+    ok
+}
+
 fn tools() -> Result<()> {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     let want = locked_wasm_bindgen_version()?;
-    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
-    if have.split_whitespace().nth(1) == Some(want.as_str()) {
-        eprintln!("xtask: wasm-bindgen {want} already installed");
+    if has_version(
+        Command::new("wasm-bindgen").arg("--version"),
+        "wasm-bindgen",
+        &want,
+    ) {
         return Ok(());
     }
     // Not `--locked`: the CLI's own lock file pins a webpki-roots release the registry no

@@ -16,9 +16,11 @@ import {
 import React, { useState } from 'react';
 
 import { NumberInput } from './NumberInput';
+import { TIMEOUT_SECONDS } from './generated/contract';
 import { timeoutProblem } from './queries';
 import {
   bootstrapServersProblem,
+  coalesceWindowProblem,
   flinkUrlProblem,
   hasSecret,
   isSecretConfigured,
@@ -139,6 +141,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       ? 'A client certificate and its key go together: set both or neither'
       : undefined;
   const queryTimeoutProblem = timeoutProblem(jsonData.queryTimeoutSeconds);
+  const windowProblem = coalesceWindowProblem(jsonData.coalesceWindowSeconds);
 
   return (
     <>
@@ -203,7 +206,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         )}
         <Field
           label="Consumer groups"
-          description="Groups to read when a query names none, for clusters that do not let this user list groups. Press Enter after each."
+          description="Groups to read when a lag query names none, and always in the topology and health queries; for clusters that do not let this user list groups. Press Enter after each."
         >
           <TagsInput
             id="config-kafkaConsumerGroups"
@@ -264,7 +267,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <FieldSet label="Queries">
         <Field
           label="Query timeout"
-          description="Seconds each query may take, at most 300. A query can set its own."
+          description={`Seconds each query may take, ${TIMEOUT_SECONDS.min} to ${TIMEOUT_SECONDS.max}. A query can set its own.`}
           invalid={Boolean(queryTimeoutProblem)}
           error={queryTimeoutProblem && `The timeout ${queryTimeoutProblem}`}
         >
@@ -274,6 +277,20 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             placeholder="10"
             invalid={Boolean(queryTimeoutProblem)}
             onValue={(v) => setField('queryTimeoutSeconds', v)}
+          />
+        </Field>
+        <Field
+          label="Coalescing window"
+          description="Seconds within which topology and health queries share one refresh of Kafka and Flink, so a dashboard's panels and its alert rules ask once; each query keeps its own thresholds. At most 60; 0 turns sharing off."
+          invalid={Boolean(windowProblem)}
+          error={windowProblem && `The window ${windowProblem}`}
+        >
+          <NumberInput
+            id="config-coalesceWindowSeconds"
+            value={jsonData.coalesceWindowSeconds}
+            placeholder="2"
+            invalid={Boolean(windowProblem)}
+            onValue={(v) => setField('coalesceWindowSeconds', v)}
           />
         </Field>
         <Field

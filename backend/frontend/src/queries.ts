@@ -2,6 +2,8 @@
 // interpolation and the parsing of the backend's resource answers.
 import type { ScopedVars } from '@grafana/data';
 
+import { TIMEOUT_SECONDS } from './generated/contract';
+
 import {
   QUERY_TYPES,
   type FlinkJob,
@@ -79,14 +81,13 @@ export function withJob(query: PipelineQuery, job: string | undefined): Pipeline
 /** What the datasource settings contribute to a query: groups for lag queries, thresholds. */
 export type QueryDefaults = Pick<PipelineOptions, 'kafkaConsumerGroups' | 'thresholds'>;
 
-export const MAX_TIMEOUT_SECONDS = 300;
-
-/** A timeout the backend accepts (more than 0, at most 300 s), or why not. */
+/** A timeout the backend accepts (`TIMEOUT_SECONDS` of model/src/timeouts.rs), or why not. */
 export function timeoutProblem(seconds: number | undefined): string | undefined {
-  if (seconds === undefined || (seconds > 0 && seconds <= MAX_TIMEOUT_SECONDS)) {
+  const { min, max } = TIMEOUT_SECONDS;
+  if (seconds === undefined || (seconds >= min && seconds <= max)) {
     return undefined;
   }
-  return `must be more than 0 and at most ${MAX_TIMEOUT_SECONDS} seconds`;
+  return `must be between ${min} and ${max} seconds`;
 }
 
 /** What is missing or out of range for the backend to answer, or an empty list. */

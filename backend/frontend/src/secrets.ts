@@ -137,6 +137,16 @@ export function bootstrapServersProblem(text: string | undefined): string | unde
   return bad === undefined ? undefined : `"${bad}" is not host:port (example: kafka-1:9092,kafka-2:9092)`;
 }
 
+export const MAX_COALESCE_WINDOW_SECONDS = 60;
+
+/** A coalescing window the backend accepts (0 to 60 s), or why not. */
+export function coalesceWindowProblem(seconds: number | undefined): string | undefined {
+  if (seconds === undefined || (seconds >= 0 && seconds <= MAX_COALESCE_WINDOW_SECONDS)) {
+    return undefined;
+  }
+  return `must be between 0 (every query refreshes on its own) and ${MAX_COALESCE_WINDOW_SECONDS} seconds`;
+}
+
 export function flinkUrlProblem(text: string | undefined): string | undefined {
   const url = (text ?? '').trim();
   if (url === '' || url.startsWith('http://') || url.startsWith('https://')) {

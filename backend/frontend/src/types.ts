@@ -57,6 +57,8 @@ export interface PipelineOptions extends DataSourceJsonData {
   flinkAuth?: (typeof FLINK_AUTHS)[number];
   flinkUsername?: string;
   queryTimeoutSeconds?: number;
+  /** Seconds topology and health queries share one refresh (the backend checks 0 to 60; 0 is off). */
+  coalesceWindowSeconds?: number;
   /** History behind the consumer-group status, in seconds (the backend checks 10 to 3600). */
   kafkaStatusWindowSeconds?: number;
   thresholds?: Thresholds;

@@ -1,7 +1,7 @@
-//! Verdicts on a Flink snapshot: the bottleneck and each vertex's, checkpoint's and
-//! TaskManager's health, from the shared rules in `pipeline_model` (no network here).
+//! Verdicts on a Flink snapshot: each job judged by `pipeline_model::job_health` (the one
+//! judgement the topology reads too) and each TaskManager by the shared rules (no network here).
 
-use pipeline_model::bottleneck::{self, Load};
+use pipeline_model::job_health::{self, JobInput, VertexInput};
 use pipeline_model::rules::{self, Verdict, VertexFacts};
 use pipeline_model::Thresholds;
 
@@ -14,6 +14,8 @@ pub struct VertexAssessment {
     pub watermark_lag_seconds: Option<f64>,
     /// Movement since the previous reading; `None` without history or without a watermark.
     pub trend: Option<WatermarkTrend>,
+    /// What the judgement graded: the topology hands the same facts to the same judgement.
+    pub facts: VertexFacts,
     pub is_bottleneck: bool,
     pub verdict: Verdict,
 }
@@ -25,6 +27,26 @@ pub struct JobAssessment {
     /// Same order as the job's vertices.
     pub vertices: Vec<VertexAssessment>,
     pub checkpoints: Verdict,
+    /// Whether the job runs (RUNNING with every task running), else why not.
+    pub state: Verdict,
+}
+
+/// The facts of one vertex as the judgement takes them: a watermark counts as stalled only when
+/// it did not move since the previous reading.
+pub fn vertex_facts(
+    backpressure: Option<f64>,
+    busy: Option<f64>,
+    watermark_lag_seconds: Option<f64>,
+    trend: Option<WatermarkTrend>,
+) -> VertexFacts {
+    VertexFacts {
+        backpressure,
+        busy,
+        watermark_lag_seconds,
+        watermark_stalled_seconds: trend
+            .filter(|tr| tr.advanced == Some(false))
+            .map(|tr| tr.stalled_seconds),
+    }
 }
 
 /// Judge one job. With `history`, watermark readings are recorded there (so call it once per
@@ -35,56 +57,65 @@ pub fn assess_job(
     t: &Thresholds,
     now_ms: i64,
 ) -> JobAssessment {
-    let loads: Vec<Load> = job
-        .vertices
-        .iter()
-        .map(|v| Load {
-            id: &v.id,
-            backpressure: v.backpressure,
-            busy: v.busy,
-        })
-        .collect();
-    let edges: Vec<(&str, &str)> = job
-        .edges
-        .iter()
-        .map(|e| (e.upstream.as_str(), e.downstream.as_str()))
-        .collect();
-    let bottleneck = bottleneck::find(&loads, &edges, t).map(str::to_string);
-    let vertices = job
+    let readings: Vec<(Option<f64>, Option<WatermarkTrend>, VertexFacts)> = job
         .vertices
         .iter()
         .map(|v| {
-            let lag = v.watermark_ms.map(|w| (now_ms - w).max(0) as f64 / 1000.0);
+            let read_ms = v.watermark_read_ms.unwrap_or(now_ms);
+            let lag = v.watermark_ms.map(|w| (read_ms - w).max(0) as f64 / 1000.0);
             let trend = match (history, v.watermark_ms) {
                 (Some(h), Some(w)) => Some(h.observe(&job.id, &v.id, w, now_ms)),
                 _ => None,
             };
-            let facts = VertexFacts {
-                backpressure: v.backpressure,
-                busy: v.busy,
-                watermark_lag_seconds: lag,
-                watermark_stalled_seconds: trend.map(|t| t.stalled_seconds),
-            };
-            VertexAssessment {
-                watermark_lag_seconds: lag,
-                trend,
-                is_bottleneck: bottleneck.as_deref() == Some(v.id.as_str()),
-                verdict: rules::vertex(&facts, t),
-            }
+            (lag, trend, vertex_facts(v.backpressure, v.busy, lag, trend))
         })
         .collect();
-    let checkpoints = match &job.checkpoints {
-        Some(c) => rules::checkpoints(
-            c.last_completed.as_ref().map(|l| l.age_seconds),
-            c.failed_since_last_completed,
-            t,
-        ),
-        None => Verdict::unknown("checkpoints not read"),
+    let input = JobInput {
+        name: &job.name,
+        state: &job.state,
+        vertices: job
+            .vertices
+            .iter()
+            .zip(&readings)
+            .map(|(v, (_, _, facts))| VertexInput {
+                id: &v.id,
+                name: &v.name,
+                status: (!v.status.is_empty()).then_some(v.status.as_str()),
+                facts: facts.clone(),
+                records_out_per_second: v.records_out_per_second,
+            })
+            .collect(),
+        edges: job
+            .edges
+            .iter()
+            .map(|e| (e.upstream.as_str(), e.downstream.as_str()))
+            .collect(),
+        checkpoints: job.checkpoints.as_ref().map(|c| {
+            (
+                c.last_completed.as_ref().map(|l| l.age_seconds),
+                c.failed_since_last_completed,
+            )
+        }),
+        last_exception: job.last_exception.as_deref(),
     };
+    let judged = job_health::judge(&input, t);
+    let vertices = readings
+        .into_iter()
+        .zip(judged.vertices)
+        .enumerate()
+        .map(|(i, ((lag, trend, facts), verdict))| VertexAssessment {
+            watermark_lag_seconds: lag,
+            trend,
+            facts,
+            is_bottleneck: judged.bottleneck == Some(i),
+            verdict,
+        })
+        .collect();
     JobAssessment {
-        bottleneck,
+        bottleneck: judged.bottleneck.map(|i| job.vertices[i].id.clone()),
         vertices,
-        checkpoints,
+        checkpoints: judged.checkpoints,
+        state: judged.state,
     }
 }
 
@@ -130,10 +161,20 @@ mod tests {
     #[test]
     fn the_busy_vertex_below_the_backpressured_one_is_the_bottleneck() {
         let a = assess_job(&job(), None, &Thresholds::default(), 10_000);
+        assert_eq!(a.state.health, Health::Ok);
         assert_eq!(a.bottleneck.as_deref(), Some("slow"));
         assert!(a.vertices[1].is_bottleneck && !a.vertices[0].is_bottleneck);
         assert_eq!(a.vertices[0].verdict.health, Health::Critical);
         assert_eq!(a.vertices[1].watermark_lag_seconds, Some(1.0));
+    }
+
+    #[test]
+    fn watermark_lag_is_measured_when_the_watermark_was_read() {
+        // Read 700 ms after the refresh began (a queue on a busy JobManager): 1.7 s behind then.
+        let mut j = job();
+        j.vertices[1].watermark_read_ms = Some(10_700);
+        let a = assess_job(&j, None, &Thresholds::default(), 10_000);
+        assert_eq!(a.vertices[1].watermark_lag_seconds, Some(1.7));
     }
 
     #[test]

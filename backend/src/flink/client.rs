@@ -3,17 +3,27 @@
 //! the datasource's query timeout, or by the timeout of the query it runs for when that query
 //! runs under [`FlinkClient::with_request_timeout`] (longer or shorter, same client).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
+use tokio::sync::Semaphore;
 
+use super::snapshot::finished::FinishedJobs;
 use crate::settings::{FlinkAuth, FlinkSettings};
 
 /// Flink answers are small JSON documents; anything far larger is a misconfigured URL or a proxy
 /// error page, and must not exhaust the plugin's memory.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Requests in flight at once on one datasource, over all its queries. A JobManager that hangs
+/// (a GC pause, SIGSTOP) accepts connections and never answers; without this bound every panel's
+/// refresh opens new ones until their timeouts, hundreds of sockets on a busy dashboard. Two
+/// refreshes fit side by side ([`super::snapshot::CONCURRENCY`] each); waiting for a turn counts
+/// against the request's timeout, so nothing waits longer than it did.
+pub const MAX_IN_FLIGHT: usize = 2 * super::snapshot::CONCURRENCY;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum FlinkError {
@@ -46,6 +56,10 @@ pub struct FlinkClient {
     base: String,
     auth: FlinkAuth,
     request_timeout: Duration,
+    /// Answers about ended jobs, which Flink never changes: read once per datasource.
+    finished: Arc<FinishedJobs>,
+    /// [`MAX_IN_FLIGHT`] permits, shared by the clones of this client.
+    in_flight: Arc<Semaphore>,
 }
 
 impl FlinkClient {
@@ -72,6 +86,8 @@ impl FlinkClient {
             base: settings.url.clone(),
             auth: settings.auth.clone(),
             request_timeout,
+            finished: Arc::default(),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         })
     }
 
@@ -92,6 +108,10 @@ impl FlinkClient {
             .unwrap_or(self.request_timeout)
     }
 
+    pub fn finished_jobs(&self) -> &FinishedJobs {
+        &self.finished
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -106,7 +126,11 @@ impl FlinkClient {
     }
 
     async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, FlinkError> {
-        let fut = self.fetch(path);
+        let fut = async {
+            // Never closed: the semaphore lives as long as the client.
+            let _turn = self.in_flight.acquire().await.ok();
+            self.fetch(path).await
+        };
         let timeout = self.request_timeout();
         match tokio::time::timeout(timeout, fut).await {
             Ok(result) => result,

@@ -5,16 +5,15 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientContext;
 use thiserror::Error;
 
 use pipeline_model::consumer_status::StatusHistory;
 
+use super::config::{client_config, rejected, KafkaSetupError};
+use super::observer::{BrokersDown, FailureKind, ObserverContext};
 use super::sampler::{self, Watched};
 use super::status;
 use super::time_lag::LagWindow;
@@ -22,98 +21,31 @@ use crate::settings::KafkaSettings;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum KafkaError {
-    #[error("Kafka client settings were rejected: {0}")]
-    Config(String),
     #[error("cannot reach Kafka at {servers}: {reason}")]
     Unreachable { servers: String, reason: String },
+    /// librdkafka said every broker is down, each one's connection failing: said at once
+    /// instead of after the timeout.
+    #[error("cannot reach Kafka at {servers}: every broker is down ({failures}); {advice}")]
+    BrokersDown {
+        servers: String,
+        failures: String,
+        advice: &'static str,
+    },
     #[error("Kafka did not answer within {seconds:.1} s ({servers}); check the bootstrap servers and the network")]
     Timeout { servers: String, seconds: f64 },
     #[error("Kafka answered in part: {0}")]
     Partial(String),
 }
 
-/// What went wrong talking to a broker, named so that the user knows what to fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    Dns,
-    Tcp,
-    Tls,
-    Auth,
-}
-
-impl FailureKind {
-    /// Classify librdkafka's error text (it reports the cause only as text).
-    pub fn of(reason: &str) -> Option<FailureKind> {
-        // librdkafka names brokers by their listener ("sasl_ssl://host:port/1: SSL handshake
-        // failed"); the scheme says nothing about what failed, so it must not count as a word.
-        let mut r = reason.to_ascii_lowercase();
-        for scheme in ["sasl_ssl://", "sasl_plaintext://", "ssl://", "plaintext://"] {
-            r = r.replace(scheme, "");
-        }
-        if r.contains("resolve") {
-            Some(FailureKind::Dns)
-        } else if r.contains("sasl") || r.contains("authentication") {
-            Some(FailureKind::Auth)
-        } else if r.contains("ssl") || r.contains("certificate") || r.contains("tls") {
-            Some(FailureKind::Tls)
-        } else if r.contains("connect") || r.contains("refused") || r.contains("disconnected") {
-            Some(FailureKind::Tcp)
-        } else {
-            None
-        }
-    }
-
-    pub fn advice(self) -> &'static str {
-        match self {
-            FailureKind::Dns => {
-                "DNS: a bootstrap host name does not resolve (check kafkaBootstrapServers)"
-            }
-            FailureKind::Tcp => {
-                "TCP: the broker port cannot be reached, refused or dropped (check kafkaBootstrapServers)"
-            }
-            FailureKind::Tls => {
-                "TLS: the handshake failed (check kafkaSecurityProtocol, kafkaTlsCaCert, kafkaTlsClientCert and kafkaTlsClientKey)"
-            }
-            FailureKind::Auth => {
-                "authentication: SASL failed (check kafkaSaslMechanism, kafkaUsername and kafkaPassword)"
-            }
-        }
-    }
-}
-
-/// Keeps the last connection error librdkafka reported, whose text says what failed
-/// (the call that fails only says "timed out" or "transport failure").
-#[derive(Default)]
-pub struct ObserverContext {
-    last_error: Mutex<Option<(Instant, String)>>,
-}
-
-impl ObserverContext {
-    /// The last error reported within `recent`: an older one may describe a fault that is gone.
-    pub fn last_error(&self, recent: Duration) -> Option<String> {
-        lock(&self.last_error)
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() <= recent)
-            .map(|(_, e)| e.clone())
-    }
-}
-
-impl ClientContext for ObserverContext {
-    fn error(&self, error: RdKafkaError, reason: &str) {
-        *lock(&self.last_error) = Some((Instant::now(), format!("{error}: {reason}")));
-    }
-
-    // librdkafka's log lines carry the cause ("Failed to resolve", "Connection refused",
-    // "SSL handshake failed"); they are kept as the last error rather than flooding the log.
-    // Only warnings and worse arrive (`log_level` 4).
-    fn log(&self, _level: RDKafkaLogLevel, _fac: &str, log_message: &str) {
-        *lock(&self.last_error) = Some((Instant::now(), log_message.to_string()));
-    }
-}
-
-impl ConsumerContext for ObserverContext {}
-
 pub type ObserverConsumer = BaseConsumer<ObserverContext>;
+
+/// How often a Kafka call in progress looks at what librdkafka reported.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// Every broker was down at librdkafka's last report, made before this call: the call is given
+/// this long to be answered (the brokers may be back) before the report is believed.
+const STALE_GRACE: Duration = Duration::from_secs(1);
+/// Broker failures named in one message at most.
+const MAX_NAMED: usize = 3;
 
 /// Summary of the cluster as the metadata request sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,10 +77,10 @@ pub struct KafkaClient {
 }
 
 impl KafkaClient {
-    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaError> {
+    pub fn new(settings: &KafkaSettings) -> Result<Self, KafkaSetupError> {
         let consumer: ObserverConsumer = client_config(settings)
             .create_with_context(ObserverContext::default())
-            .map_err(|e| KafkaError::Config(e.to_string()))?;
+            .map_err(|e| rejected(&e, settings))?;
         let client = KafkaClient {
             inner: Arc::new(Inner {
                 consumer,
@@ -201,7 +133,7 @@ impl KafkaClient {
     }
 
     fn classify(&self, timed_out: bool, error: String, waited: Duration) -> KafkaError {
-        drain_events(&self.inner.consumer);
+        self.serve_events();
         let cause = self
             .inner
             .consumer
@@ -228,14 +160,74 @@ impl KafkaClient {
     }
 
     /// Run blocking librdkafka work on tokio's blocking pool, so it never stalls the gRPC server.
+    /// Meanwhile librdkafka's reports are served: when it says every broker is down (each one
+    /// refused, unresolvable, or failing TLS or SASL), the call fails at once saying so instead
+    /// of waiting out its timeout. The work itself runs on to its own timeout, unobserved.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&KafkaClient) -> Result<T, KafkaError> + Send + 'static,
     ) -> Result<T, KafkaError> {
+        // Reports queued before the call are served first, so that they count as older.
+        self.serve_events();
+        let started = Instant::now();
         let client = self.clone();
-        tokio::task::spawn_blocking(move || work(&client))
-            .await
-            .map_err(|e| KafkaError::Partial(format!("internal: Kafka task failed: {e}")))?
+        let mut task = tokio::task::spawn_blocking(move || {
+            let answer = work(&client);
+            if answer.is_ok() {
+                client.consumer().context().answered();
+            }
+            answer
+        });
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        loop {
+            tokio::select! {
+                done = &mut task => {
+                    return done.map_err(|e| {
+                        KafkaError::Partial(format!("internal: Kafka task failed: {e}"))
+                    })?;
+                }
+                _ = watch.tick() => {
+                    if let Some(down) = self.down_since(started) {
+                        return Err(self.brokers_down(down));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every broker down, reported during the call, or before it and still unanswered after
+    /// [`STALE_GRACE`].
+    fn down_since(&self, started: Instant) -> Option<BrokersDown> {
+        self.serve_events();
+        self.consumer()
+            .context()
+            .brokers_down()
+            .filter(|d| d.at >= started || started.elapsed() >= STALE_GRACE)
+    }
+
+    fn brokers_down(&self, down: BrokersDown) -> KafkaError {
+        let mut failures = down.failures.clone();
+        failures.dedup();
+        let more = failures.len().saturating_sub(MAX_NAMED);
+        failures.truncate(MAX_NAMED);
+        let mut failures = failures.join(", ");
+        if more > 0 {
+            failures.push_str(&format!(" and {more} more"));
+        }
+        KafkaError::BrokersDown {
+            servers: self.servers().to_string(),
+            failures,
+            advice: down.advice,
+        }
+    }
+
+    /// Serve the client's queued reports (to the context), unless a record read holds the
+    /// client's assignment: its own polling serves them then, and a message must not be taken
+    /// from it.
+    fn serve_events(&self) {
+        if let Ok(_reading) = self.inner.reader.try_lock() {
+            drain_events(&self.inner.consumer);
+        }
     }
 
     pub fn consumer(&self) -> &ObserverConsumer {
@@ -253,24 +245,22 @@ impl KafkaClient {
     /// Ask any broker for the cluster metadata. librdkafka's calls block, so they run on
     /// tokio's blocking pool and never stall the gRPC server.
     pub async fn metadata(&self, timeout: Duration) -> Result<ClusterMetadata, KafkaError> {
-        let client = self.clone();
-        let result =
-            tokio::task::spawn_blocking(move || client.consumer().fetch_metadata(None, timeout))
-                .await
-                .map_err(|e| KafkaError::Unreachable {
-                    servers: self.servers().to_string(),
-                    reason: e.to_string(),
-                })?;
-        let md = result.map_err(|e| self.error_of(e, timeout))?;
-        Ok(ClusterMetadata {
-            brokers: md
-                .brokers()
-                .iter()
-                .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
-                .collect(),
-            topics: md.topics().len(),
-            partitions: md.topics().iter().map(|t| t.partitions().len()).sum(),
+        self.blocking(move |c| {
+            let md = c
+                .consumer()
+                .fetch_metadata(None, timeout)
+                .map_err(|e| c.error_of(e, timeout))?;
+            Ok(ClusterMetadata {
+                brokers: md
+                    .brokers()
+                    .iter()
+                    .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
+                    .collect(),
+                topics: md.topics().len(),
+                partitions: md.topics().iter().map(|t| t.partitions().len()).sum(),
+            })
         })
+        .await
     }
 }
 
@@ -290,85 +280,38 @@ fn drain_events(consumer: &ObserverConsumer) {
     }
 }
 
-/// librdkafka configuration for the settings. Secrets go only into librdkafka's config, which
-/// never logs them.
-pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &settings.bootstrap_servers)
-        .set(
-            "security.protocol",
-            settings.security_protocol.as_librdkafka(),
-        )
-        // A monitoring client reads only; it must never join or disturb the groups it watches.
-        .set("group.id", "pipeline-health-observer")
-        .set("enable.auto.commit", "false")
-        .set("socket.timeout.ms", "10000")
-        // Records are read only for their timestamps (one per partition behind): fetch little.
-        .set("max.partition.fetch.bytes", "65536")
-        .set("fetch.max.bytes", "1048576")
-        .set("queued.max.messages.kbytes", "1024")
-        .set("log_level", "4");
-    if let Some((mechanism, user, password)) = &settings.sasl {
-        config
-            .set("sasl.mechanism", mechanism.as_librdkafka())
-            .set("sasl.username", user)
-            .set("sasl.password", password.expose());
-    }
-    if let Some(ca) = &settings.ca_cert {
-        config.set("ssl.ca.pem", ca.expose());
-    }
-    if let (Some(cert), Some(key)) = (&settings.client_cert, &settings.client_key) {
-        config
-            .set("ssl.certificate.pem", cert.expose())
-            .set("ssl.key.pem", key.expose());
-    }
-    config
-}
-
 #[cfg(test)]
 mod tests {
-    use super::FailureKind;
+    use super::*;
+    use crate::settings::DatasourceSettings;
 
-    #[test]
-    fn librdkafka_messages_are_classified() {
-        let cases = [
-            (
-                "Failed to resolve 'k:9092': Name or service not known",
-                Some(FailureKind::Dns),
-            ),
-            (
-                "Connect to ipv4#127.0.0.1:9 failed: Connection refused",
-                Some(FailureKind::Tcp),
-            ),
-            (
-                "SSL handshake failed: certificate verify failed",
-                Some(FailureKind::Tls),
-            ),
-            (
-                "SASL authentication error: Authentication failed",
-                Some(FailureKind::Auth),
-            ),
-            ("something else", None),
-            // The bed's real Kafka 3.7.1 over SASL_SSL: the broker's name holds "sasl_ssl".
-            (
-                "[thrd:sasl_ssl://127.0.0.1:36263/bootstrap]: sasl_ssl://127.0.0.1:36263/bootstrap: \
-                 SSL handshake failed: ../ssl/statem/statem_clnt.c:1889:tls_post_process_server_certificate \
-                 error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified",
-                Some(FailureKind::Tls),
-            ),
-            (
-                "sasl_ssl://127.0.0.1:36263/bootstrap: SASL authentication error: Authentication failed \
-                 during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
-                Some(FailureKind::Auth),
-            ),
-            (
-                "sasl_ssl://127.0.0.1:36263/1: Connect to ipv4#127.0.0.1:36263 failed: Connection refused",
-                Some(FailureKind::Tcp),
-            ),
-        ];
-        for (text, kind) in cases {
-            assert_eq!(FailureKind::of(text), kind, "{text}");
+    fn refusing_client() -> (KafkaClient, String) {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let servers = format!("127.0.0.1:{port}");
+        let j = serde_json::json!({ "kafkaBootstrapServers": servers });
+        let settings = DatasourceSettings::parse(&j, &Default::default()).unwrap();
+        let client = KafkaClient::new(&settings.kafka.unwrap().unwrap()).unwrap();
+        (client, servers)
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_fails_the_call_at_once_and_again_on_the_next_call() {
+        let (client, servers) = refusing_client();
+        for call in ["first", "second (the outage already known)"] {
+            let started = Instant::now();
+            let err = client.metadata(Duration::from_secs(4)).await.unwrap_err();
+            let took = started.elapsed();
+            eprintln!("{call} call failed after {took:?}: {err}");
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("connection refused at {servers}")),
+                "{call}: {text}"
+            );
+            assert!(text.contains("kafkaBootstrapServers"), "{call}: {text}");
+            assert!(took < Duration::from_secs(2), "{call} call took {took:?}");
         }
     }
 }

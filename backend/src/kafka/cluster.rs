@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use pipeline_model::rules::{self, Verdict};
-use pipeline_model::Health;
+use pipeline_model::{Health, ReasonCode};
 use rdkafka::consumer::Consumer;
 
 use super::client::{KafkaClient, KafkaError};
@@ -16,6 +16,8 @@ pub struct TopicHealth {
     pub under_replicated: u64,
     pub offline: u64,
     pub replication_factor: u64,
+    /// Brokers holding a replica outside the in-sync set, ascending (a stopped broker).
+    pub out_of_sync: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,14 +42,33 @@ impl ClusterFacts {
 
 /// The cluster verdict: no brokers or no controller is critical, then the partition rule.
 pub fn verdict(f: &ClusterFacts) -> Verdict {
-    let mut verdicts = vec![rules::topic(f.under_replicated(), f.offline())];
+    let mut out_of_sync: Vec<i32> = f
+        .topics
+        .iter()
+        .flat_map(|t| t.out_of_sync.clone())
+        .collect();
+    out_of_sync.sort_unstable();
+    out_of_sync.dedup();
+    let mut verdicts = vec![rules::topic(
+        f.under_replicated(),
+        f.offline(),
+        &out_of_sync,
+    )];
     if f.brokers.is_empty() {
-        verdicts.push(Verdict::new(Health::Critical, "no brokers in the metadata"));
+        verdicts.push(Verdict::new(
+            Health::Critical,
+            ReasonCode::ClusterDegraded,
+            "no brokers in the metadata",
+        ));
     }
     // With KRaft the controller quorum is not among the brokers clients see, so any id
     // counts; -1 (none) is what a cluster without an active controller answers.
     if f.controller.is_none() {
-        verdicts.push(Verdict::new(Health::Critical, "no active controller"));
+        verdicts.push(Verdict::new(
+            Health::Critical,
+            ReasonCode::ClusterDegraded,
+            "no active controller",
+        ));
     }
     Verdict::worst(verdicts, "no cluster facts")
 }
@@ -80,7 +101,13 @@ pub fn cluster_facts(client: &KafkaClient, timeout: Duration) -> Result<ClusterF
                 } else if p.isr().len() < p.replicas().len() {
                     h.under_replicated += 1;
                 }
+                for r in p.replicas() {
+                    if !p.isr().contains(r) && !h.out_of_sync.contains(r) {
+                        h.out_of_sync.push(*r);
+                    }
+                }
             }
+            h.out_of_sync.sort_unstable();
             h
         })
         .collect();

@@ -4,12 +4,15 @@
 //! has no lag value (`None`): reporting 0 would hide a consumer that never started.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// One partition as seen by one group.
+/// One partition as seen by one group. A snapshot holds one row per group-partition (200,000
+/// at 2,000 groups of 100 partitions), so the names are shared, one allocation per group and
+/// per topic, instead of two strings per row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionLag {
-    pub group: String,
-    pub topic: String,
+    pub group: Arc<str>,
+    pub topic: Arc<str>,
     pub partition: i32,
     /// `None` when Kafka could not say (no leader, topic deleted): `problem` says why.
     pub log_end: Option<i64>,
@@ -20,15 +23,15 @@ pub struct PartitionLag {
 
 impl PartitionLag {
     pub fn new(
-        group: &str,
-        topic: &str,
+        group: impl Into<Arc<str>>,
+        topic: impl Into<Arc<str>>,
         partition: i32,
         log_end: i64,
         committed: Option<i64>,
     ) -> Self {
         PartitionLag {
-            group: group.to_string(),
-            topic: topic.to_string(),
+            group: group.into(),
+            topic: topic.into(),
             partition,
             log_end: Some(log_end),
             committed,
@@ -39,15 +42,15 @@ impl PartitionLag {
 
     /// A partition whose log-end offset is unknown, and why: its lag is unknown too.
     pub fn unknown_end(
-        group: &str,
-        topic: &str,
+        group: impl Into<Arc<str>>,
+        topic: impl Into<Arc<str>>,
         partition: i32,
         committed: Option<i64>,
         problem: &str,
     ) -> Self {
         PartitionLag {
-            group: group.to_string(),
-            topic: topic.to_string(),
+            group: group.into(),
+            topic: topic.into(),
             partition,
             log_end: None,
             committed,
@@ -60,7 +63,11 @@ impl PartitionLag {
 /// Lag of one partition. A committed offset past the log end (the log was truncated or the
 /// end offset is older than the commit) counts as caught up, never as negative lag.
 pub fn partition_lag(log_end: i64, committed: Option<i64>) -> Option<i64> {
-    committed.filter(|c| *c >= 0).map(|c| (log_end - c).max(0))
+    // Saturating: offsets come from the broker's answer and can be anything (the fuzzer found
+    // i64::MIN log ends); a wrong number must never panic the plugin.
+    committed
+        .filter(|c| *c >= 0)
+        .map(|c| log_end.saturating_sub(c).max(0))
 }
 
 /// Sums over a set of partitions (a group's topic, or the whole group).
@@ -87,12 +94,12 @@ pub fn totals<'a>(parts: impl IntoIterator<Item = &'a PartitionLag>) -> LagTotal
             t.unknown_end += 1;
             continue;
         };
-        t.log_end += log_end;
+        t.log_end = t.log_end.saturating_add(log_end);
         match (p.lag, p.committed) {
             (Some(lag), Some(c)) => {
-                t.lag = Some(t.lag.unwrap_or(0) + lag);
-                t.committed = Some(t.committed.unwrap_or(0) + c);
-                t.committed_log_end += log_end;
+                t.lag = Some(t.lag.unwrap_or(0).saturating_add(lag));
+                t.committed = Some(t.committed.unwrap_or(0).saturating_add(c));
+                t.committed_log_end = t.committed_log_end.saturating_add(log_end);
             }
             _ => t.without_commit += 1,
         }
@@ -102,14 +109,15 @@ pub fn totals<'a>(parts: impl IntoIterator<Item = &'a PartitionLag>) -> LagTotal
 
 /// Totals per (group, topic), in name order.
 pub fn by_topic(parts: &[PartitionLag]) -> BTreeMap<(String, String), LagTotals> {
-    let mut grouped: BTreeMap<(String, String), Vec<&PartitionLag>> = BTreeMap::new();
+    // Keys are the rows' shared names (no allocation per row); named once per group and topic.
+    let mut grouped: BTreeMap<(&str, &str), Vec<&PartitionLag>> = BTreeMap::new();
     for p in parts {
-        grouped
-            .entry((p.group.clone(), p.topic.clone()))
-            .or_default()
-            .push(p);
+        grouped.entry((&p.group, &p.topic)).or_default().push(p);
     }
-    grouped.into_iter().map(|(k, v)| (k, totals(v))).collect()
+    grouped
+        .into_iter()
+        .map(|((g, t), v)| ((g.to_string(), t.to_string()), totals(v)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,6 +131,21 @@ mod tests {
         // librdkafka reports "no commit" as a negative offset.
         assert_eq!(partition_lag(100, Some(-1001)), None);
         assert_eq!(partition_lag(10, Some(12)), Some(0));
+    }
+
+    #[test]
+    fn absurd_offsets_from_a_broker_saturate_instead_of_panicking() {
+        // Found by `cargo xtask fuzz`: a negative log end minus a commit overflowed.
+        assert_eq!(partition_lag(i64::MIN, Some(5)), Some(0));
+        assert_eq!(partition_lag(i64::MAX, Some(0)), Some(i64::MAX));
+        let parts = [
+            PartitionLag::new("g", "t", 0, i64::MAX, Some(0)),
+            PartitionLag::new("g", "t", 1, i64::MAX, Some(1)),
+        ];
+        let t = totals(&parts);
+        assert_eq!(t.log_end, i64::MAX);
+        assert_eq!(t.lag, Some(i64::MAX));
+        assert_eq!(t.committed_log_end, i64::MAX);
     }
 
     #[test]

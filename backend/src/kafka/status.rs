@@ -106,8 +106,8 @@ pub fn evaluate_with(
                 samples.push(current);
             }
             let active = holders
-                .get(p.group.as_str())
-                .is_some_and(|a| a.contains_key(&(p.topic.clone(), p.partition)));
+                .get(&*p.group)
+                .is_some_and(|a| a.contains_key(&(p.topic.to_string(), p.partition)));
             Some(evaluate_partition(&samples, snap.at, active, window))
         })
         .collect();
@@ -115,7 +115,7 @@ pub fn evaluate_with(
     for (i, e) in partitions.iter().enumerate() {
         if let Some(e) = e {
             worst
-                .entry(snap.partitions[i].group.as_str())
+                .entry(&*snap.partitions[i].group)
                 .or_default()
                 .push((i, *e));
         }

@@ -193,7 +193,7 @@ pub fn by_interpolation<'a>(
             .map(|s| (s.at, s.log_end))
             .collect();
         samples.push((at, log_end));
-        let key = (p.group.clone(), p.topic.clone());
+        let key = (p.group.to_string(), p.topic.to_string());
         match interpolate(&samples, committed, at) {
             Some(seconds) => fold(&mut behind, key, seconds, INTERPOLATION),
             None => unresolved.push(p),

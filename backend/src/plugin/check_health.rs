@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use pipeline_model::Health;
 
+use crate::error::QueryError;
 use crate::instance::Instance;
 
 /// Verdict for one component, with the reason a person can act on.
@@ -24,7 +25,16 @@ const CHECK_BUDGET: f64 = 0.8;
 pub async fn check_components(instance: &Instance, timeout: Duration) -> Vec<ComponentHealth> {
     let budget = timeout.mul_f64(CHECK_BUDGET);
     let kafka = async {
-        let client = instance.kafka.as_ref()?;
+        let client = match instance.kafka.as_ref()? {
+            Ok(client) => client,
+            Err(e) => {
+                return Some(ComponentHealth {
+                    component: "kafka",
+                    health: Health::Critical,
+                    reason: QueryError::KafkaSetup(e.clone()).to_string(),
+                })
+            }
+        };
         Some(match client.metadata(budget).await {
             Ok(md) if md.brokers.is_empty() => ComponentHealth {
                 component: "kafka",

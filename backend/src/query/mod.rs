@@ -85,10 +85,9 @@ impl ParsedQuery {
         };
         let common: CommonOptions = parse_fields(json)?;
         if let Some(t) = common.timeout_seconds {
-            if !(t.is_finite() && t > 0.0 && t <= 300.0) {
+            if let Some(problem) = pipeline_model::timeouts::timeout_problem(t) {
                 return Err(QueryError::InvalidQuery(format!(
-                    "field `timeoutSeconds` must be between 0 and 300, got {}",
-                    pipeline_model::shown(t)
+                    "field `timeoutSeconds` {problem}"
                 )));
             }
         }
@@ -224,6 +223,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("got 1e308"), "{err}");
+        // The same rule as the datasource's: a positive timeout too short to ask anything.
+        let err = ParsedQuery::parse("health", &json!({"timeoutSeconds": 1e-300}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("between 0.1 and 300 seconds") && err.ends_with("got 1e-300"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,8 +8,11 @@ use pipeline_model::rules::{GroupFacts, VertexFacts};
 pub struct KafkaFacts {
     pub topics: Vec<TopicFacts>,
     pub groups: Vec<ConsumerGroupFacts>,
-    /// Why Kafka could not be asked (not configured, unreachable, timed out).
+    /// Why Kafka could not be asked (a bad setting, unreachable, timed out).
     pub unreachable: Option<String>,
+    /// Why the consumer groups could not be read while the topics could (their lag snapshot
+    /// failed or ran out of time).
+    pub groups_unknown: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +21,8 @@ pub struct TopicFacts {
     pub partitions: u64,
     pub under_replicated: u64,
     pub offline: u64,
+    /// Brokers holding a replica of it outside the in-sync set.
+    pub out_of_sync: Vec<i32>,
     /// Messages per second produced, when sampled.
     pub produce_rate: Option<f64>,
 }
@@ -29,6 +34,10 @@ pub struct ConsumerGroupFacts {
     pub topics: Vec<String>,
     pub facts: GroupFacts,
     pub drain_seconds: Option<f64>,
+    /// Records per second the group commits past, summed over its topics, when sampled.
+    pub consume_rate: Option<f64>,
+    /// Each topic's produce rate as the group's sampled window saw it (the topic's own).
+    pub topic_produce_rates: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,6 +51,8 @@ pub struct JobFacts {
     pub id: String,
     pub name: String,
     pub state: String,
+    /// When the job started (ms since the epoch): of two jobs with one name, the later.
+    pub start_time_ms: i64,
     pub vertices: Vec<FlinkVertexFacts>,
     /// (upstream vertex id, downstream vertex id, ship strategy)
     pub edges: Vec<(String, String, String)>,
@@ -49,6 +60,8 @@ pub struct JobFacts {
     pub checkpoints_failed_since_completed: u64,
     /// Why parts of this job's facts are missing (a vertex endpoint failed, ...).
     pub partial: Option<String>,
+    /// The job's last exception (first line), which names a lost TaskManager.
+    pub last_exception: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,6 +69,8 @@ pub struct FlinkVertexFacts {
     pub id: String,
     pub name: String,
     pub parallelism: u32,
+    /// Flink's execution state of the vertex (RUNNING, SCHEDULED, ...), when read.
+    pub status: Option<String>,
     pub facts: VertexFacts,
     pub records_in_per_second: Option<f64>,
     pub records_out_per_second: Option<f64>,

@@ -3,11 +3,13 @@
 //!
 //! - [`description`]: the declarative pipeline description (settings or query).
 //! - [`facts`]: what one refresh learned from Kafka and Flink, independent of how.
+//! - [`coalesce`]: one refresh's facts shared by the queries that ask within a short window.
 //! - [`assemble`]: the join, pure; rules come from `pipeline_model`.
 //! - [`node_graph`]: the Node Graph frames (`nodes`, `edges`).
 //! - [`health_series`]: the alerting series of the `health` query.
 
 pub mod assemble;
+pub mod coalesce;
 pub mod description;
 pub mod facts;
 pub mod gather;

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use grafana_plugin_sdk::data::{Frame, Metadata, Threshold, ThresholdsConfig, VisType};
+use grafana_plugin_sdk::data::{Field, Frame, Metadata, Threshold, ThresholdsConfig, VisType};
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::frame_contract::{
     detail_field, edge_fields, frames, node_fields, node_meta, ARC_FIELDS,
 };
+use pipeline_model::node_stats::{self, Headline};
 use pipeline_model::{Health, Node, Topology};
 
 use crate::frames::{describe, Columns};
@@ -20,47 +21,25 @@ fn node_graph_meta(custom: Option<serde_json::Map<String, serde_json::Value>>) -
     meta
 }
 
-/// "12 345" for counts, "0.5 s" for seconds, "80 %" for ratios: what a node card shows.
-fn format_stat(value: f64, unit: &str) -> String {
-    match unit {
-        "percentunit" => format!("{:.0} %", value * 100.0),
-        "s" if value >= 3600.0 => format!("{:.1} h", value / 3600.0),
-        "s" if value >= 60.0 => format!("{:.1} min", value / 60.0),
-        "s" => format!("{value:.1} s"),
-        "reqps" => format!("{value:.0}/s"),
-        _ if value.fract() == 0.0 => format!("{value:.0}"),
-        _ => format!("{value:.2}"),
-    }
-}
-
-/// The two headline numbers of a node, by kind.
-fn headline(node: &Node) -> (String, String) {
-    let pick = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| node.stats.iter().find(|s| s.name == *n))
-            .map(|s| format!("{} {}", s.name, format_stat(s.value, s.unit)))
-            .unwrap_or_default()
-    };
-    use pipeline_model::NodeKind::*;
-    match node.kind {
-        KafkaTopic => (
-            pick(&["produce rate", "partitions"]),
-            pick(&["under-replicated"]),
-        ),
-        ConsumerGroup => (pick(&["lag"]), pick(&["time lag", "members"])),
-        FlinkSource | FlinkOperator | FlinkSink => (
-            pick(&["busy", "records in"]),
-            pick(&["backpressure", "checkpoint age"]),
-        ),
-        Database => (pick(&["records in"]), String::new()),
-    }
+/// A headline column: for each node the stat its kind shows there (see
+/// [`pipeline_model::node_stats::headline`]), numeric, with the column's display name and unit,
+/// so Grafana formats it (and its thresholds compare it) the same way everywhere.
+fn headline_field(nodes: &[Node], name: &str, column: Headline, secondary: bool) -> Field {
+    let values = nodes.iter().map(|n| {
+        let (main, second) = node_stats::headline(n.kind);
+        let picked = if secondary { second } else { main };
+        picked.and_then(|s| n.stat(s.name))
+    });
+    describe(
+        values.into_opt_field(name),
+        column.display_name,
+        Some(column.unit),
+    )
 }
 
 /// The nodes and edges frames of a topology.
 pub fn node_graph(topology: &Topology) -> Vec<Frame> {
     let nodes = &topology.nodes;
-    let headlines: Vec<(String, String)> = nodes.iter().map(headline).collect();
     let arc = |h: Health| {
         nodes
             .iter()
@@ -98,21 +77,12 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
             .iter()
             .map(|n| n.subtitle.clone())
             .into_field(node_fields::SUBTITLE),
-        describe(
-            headlines
-                .iter()
-                .map(|h| h.0.clone())
-                .into_field(node_fields::MAINSTAT),
-            "Main",
-            None,
-        ),
-        describe(
-            headlines
-                .iter()
-                .map(|h| h.1.clone())
-                .into_field(node_fields::SECONDARYSTAT),
-            "Secondary",
-            None,
+        headline_field(nodes, node_fields::MAINSTAT, node_stats::MAIN, false),
+        headline_field(
+            nodes,
+            node_fields::SECONDARYSTAT,
+            node_stats::SECONDARY,
+            true,
         ),
     ];
     // arc__ok, arc__warning, arc__critical, arc__unknown: the contract's slot order.
@@ -138,6 +108,17 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
             .iter()
             .map(|n| n.bottleneck)
             .into_field(node_fields::BOTTLENECK),
+        nodes
+            .iter()
+            .map(|n| n.victim)
+            .into_field(node_fields::VICTIM),
+        nodes
+            .iter()
+            .map(|n| {
+                let codes: Vec<&str> = n.codes.iter().map(|c| c.code()).collect();
+                codes.join(",")
+            })
+            .into_field(node_fields::REASON_CODE),
         describe(
             nodes
                 .iter()
@@ -164,6 +145,23 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
         node_meta::BOTTLENECK.into(),
         topology.bottleneck().map(|n| n.id.clone()).into(),
     );
+    let cause = topology.root_cause();
+    custom.insert(
+        node_meta::ROOT_CAUSE.into(),
+        cause.map(|c| c.sentence.clone()).into(),
+    );
+    custom.insert(
+        node_meta::ROOT_CAUSE_CODE.into(),
+        cause.map(|c| c.code.code()).into(),
+    );
+    custom.insert(
+        node_meta::CAUSE_NODES.into(),
+        cause.map(|c| c.nodes.clone()).unwrap_or_default().into(),
+    );
+    custom.insert(
+        node_meta::VICTIMS.into(),
+        cause.map(|c| c.victims.clone()).unwrap_or_default().into(),
+    );
     let nodes_frame = Frame::new(frames::NODES)
         .with_fields(fields)
         .with_metadata(node_graph_meta(Some(custom)));
@@ -184,13 +182,6 @@ pub fn node_graph(topology: &Topology) -> Vec<Frame> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn stats_are_formatted_for_people() {
-        assert_eq!(format_stat(0.8, "percentunit"), "80 %");
-        assert_eq!(format_stat(90.0, "s"), "1.5 min");
-        assert_eq!(format_stat(12.0, "short"), "12");
-    }
-
     /// Every field the Node Graph frames carry is named in the frame contract, so a field added
     /// here without the contract (and so without the panel's generated copy) fails.
     #[test]
@@ -200,23 +191,26 @@ mod tests {
 
         let mut topic = Node::new(topic_id("clicks"), "clicks", NodeKind::KafkaTopic);
         topic.health = Health::Ok;
-        topic.stats.push(Stat::new("produce rate", 12.0, "reqps"));
+        topic.stats.push(Stat::of(node_stats::PRODUCE_RATE, 12.0));
         let mut group = Node::new(group_id("g"), "g", NodeKind::ConsumerGroup);
         group.health = Health::Warning;
-        group.stats.push(Stat::new("lag", 40.0, "short"));
-        group.stats.push(Stat::new("time lag", 90.0, "s"));
+        group.stats.push(Stat::of(node_stats::LAG, 40.0));
+        group.stats.push(Stat::of(node_stats::TIME_LAG, 90.0));
         let mut vertex = Node::new(vertex_id("j1", "v1"), "enrich", NodeKind::FlinkOperator);
         vertex.health = Health::Critical;
         vertex.reason = "bottleneck: busy 97 %".into();
-        vertex.bottleneck = true;
-        vertex.stats.push(Stat::new("busy", 0.97, "percentunit"));
-        let topology = Topology {
+        vertex.codes = vec![pipeline_model::ReasonCode::Bottleneck];
+        vertex.stats.push(Stat::of(node_stats::BUSY, 0.97));
+        let mut topology = Topology {
             edges: vec![
                 Edge::new(&topic.id, &group.id, ""),
                 Edge::new(&group.id, &vertex.id, "12/s"),
             ],
             nodes: vec![topic, group, vertex],
+            root_causes: Vec::new(),
         };
+        pipeline_model::root_cause::mark(&mut topology);
+        assert!(topology.root_cause().is_some());
 
         let frames = node_graph(&topology);
         let names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
@@ -243,6 +237,33 @@ mod tests {
                 "`{name}` is not in edge_fields::ALL"
             );
         }
+        // The headline numbers are numbers, with the unit and name of their column: a topic's
+        // produce rate is its throughput, a group's time lag how far behind it is.
+        let field = |name: &str| {
+            frames[0]
+                .fields()
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        for (name, column) in [
+            (node_fields::MAINSTAT, node_stats::MAIN),
+            (node_fields::SECONDARYSTAT, node_stats::SECONDARY),
+        ] {
+            let f = field(name);
+            let config = f.config.as_ref().expect("a headline has a config");
+            assert_eq!(config.unit.as_deref(), Some(column.unit), "{name}");
+            assert_eq!(config.display_name.as_deref(), Some(column.display_name));
+            assert_eq!(
+                f.values().data_type(),
+                &grafana_plugin_sdk::arrow2::datatypes::DataType::Float64
+            );
+        }
+        let main = field(node_fields::MAINSTAT).values();
+        let secondary = field(node_fields::SECONDARYSTAT).values();
+        // Rows: topic, group, vertex. Nulls where a kind has no such number.
+        assert!(main.is_valid(0) && main.is_null(1) && main.is_null(2));
+        assert!(secondary.is_null(0) && secondary.is_valid(1) && secondary.is_null(2));
         let custom = frames[0].meta.as_ref().and_then(|m| m.custom.as_ref());
         for key in custom.expect("nodes metadata").keys() {
             assert!(

@@ -29,6 +29,8 @@ export const NODE_FIELDS = {
   HEALTH: 'health',
   REASON: 'reason',
   BOTTLENECK: 'bottleneck',
+  VICTIM: 'victim',
+  REASON_CODE: 'reasonCode',
   ARC_PREFIX: 'arc__',
   DETAIL_PREFIX: 'detail__',
 } as const;
@@ -46,11 +48,16 @@ export const EDGE_FIELDS = {
 export const NODE_META = {
   VERDICT: 'verdict',
   BOTTLENECK: 'bottleneck',
+  ROOT_CAUSE: 'rootCause',
+  ROOT_CAUSE_CODE: 'rootCauseCode',
+  CAUSE_NODES: 'causeNodes',
+  VICTIMS: 'victims',
 } as const;
 
 /** Label fields of the `health` series (`frame_contract`). */
 export const HEALTH_FIELDS = {
   NODE: 'node',
+  NAME: 'name',
   KIND: 'kind',
   JOB: 'job',
 } as const;
@@ -63,6 +70,7 @@ export const NODE_IDS = {
   DATABASE: 'db/',
   FLINK_UNREACHABLE: 'flink',
   KAFKA_UNREACHABLE: 'kafka',
+  KAFKA_GROUPS_UNKNOWN: 'kafka/groups',
 } as const;
 
 /** The arc fraction field of each health state, in slot order. */

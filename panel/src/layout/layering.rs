@@ -4,6 +4,17 @@
 /// pulled right next to its nearest successor, so a topic read late in the pipeline sits beside
 /// its reader instead of far away in column 0.
 pub fn assign_layers(node_count: usize, edges: &[(usize, usize)]) -> Vec<usize> {
+    assign_layers_from(node_count, edges, &[])
+}
+
+/// [`assign_layers`] where node `v` takes no layer before `floor[v]` (its layer in the last
+/// layout), so a refresh moves a node only when a new edge forces it. Layers are then shifted to
+/// start at 0, which closes a column emptied by removed nodes.
+pub fn assign_layers_from(
+    node_count: usize,
+    edges: &[(usize, usize)],
+    floor: &[Option<usize>],
+) -> Vec<usize> {
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); node_count];
     let mut indeg = vec![0usize; node_count];
     for &(s, t) in edges {
@@ -11,7 +22,9 @@ pub fn assign_layers(node_count: usize, edges: &[(usize, usize)]) -> Vec<usize> 
         indeg[t] += 1;
     }
     let sources: Vec<bool> = indeg.iter().map(|&d| d == 0).collect();
-    let mut layer = vec![0usize; node_count];
+    let mut layer: Vec<usize> = (0..node_count)
+        .map(|v| floor.get(v).copied().flatten().unwrap_or(0))
+        .collect();
     // Kahn's order: every predecessor is final before its successors are visited.
     let mut queue: Vec<usize> = (0..node_count).filter(|&v| indeg[v] == 0).collect();
     let mut head = 0;
@@ -33,6 +46,8 @@ pub fn assign_layers(node_count: usize, edges: &[(usize, usize)]) -> Vec<usize> 
             }
         }
     }
+    let min = layer.iter().copied().min().unwrap_or(0);
+    layer.iter_mut().for_each(|l| *l -= min);
     layer
 }
 
@@ -129,6 +144,27 @@ mod tests {
         // 0 -> 1 -> 2 -> 3, and a side topic 4 read only by 3.
         let edges = [(0, 1), (1, 2), (2, 3), (4, 3)];
         assert_eq!(assign_layers(5, &edges)[4], 2);
+    }
+
+    #[test]
+    fn floors_keep_old_layers_and_push_only_what_a_new_edge_forces() {
+        let edges = [(0, 1), (1, 2), (2, 3), (4, 3)];
+        let before = assign_layers(5, &edges);
+        let floor: Vec<Option<usize>> = before.iter().map(|&l| Some(l)).collect();
+        assert_eq!(assign_layers_from(5, &edges, &floor), before);
+        // Node 5 inserted between 1 and 2: 2 and 3 move one layer on, 4 follows its reader.
+        let mut grown = edges.to_vec();
+        grown.extend([(1, 5), (5, 2)]);
+        let mut floor6 = floor.clone();
+        floor6.push(None);
+        assert_eq!(
+            assign_layers_from(6, &grown, &floor6),
+            vec![0, 1, 3, 4, 3, 2]
+        );
+        // Node 0 removed (its layer emptied): the rest keep their order, shifted to start at 0.
+        let rest = [(0, 1), (1, 2), (3, 2)];
+        let floor = [Some(1), Some(2), Some(3), Some(2)];
+        assert_eq!(assign_layers_from(4, &rest, &floor), vec![0, 1, 2, 1]);
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! 4. [`position`]: place vertices along each layer as close to their neighbours as the spacing
 //!    allows (exact least squares per layer).
 //!
-//! Pure code, no DOM: the renderer only reads the resulting [`Layout`].
+//! Pure code, no DOM: the renderer only reads the resulting [`Layout`]. [`memory`] keeps the last
+//! layout so a refresh reuses it, or lays the changed graph out with a [`Hint`] from it.
 
 pub mod acyclic;
 pub mod layering;
+pub mod memory;
 pub mod ordering;
 pub mod position;
 
@@ -66,6 +68,15 @@ pub struct Layout {
     pub height: f64,
 }
 
+/// What the last layout says of each node (by input index; `None` or missing for a new node).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Hint {
+    /// The node's last layer: it takes no earlier one.
+    pub layer: Vec<Option<usize>>,
+    /// The node's last place across the layers: it keeps its order and, room allowing, its place.
+    pub cross: Vec<Option<f64>>,
+}
+
 /// Lays out `node_count` nodes joined by `edges` (pairs of node indices, source to target).
 /// Edges with an index out of range are the caller's bug; they are ignored rather than panicking.
 pub fn layout(
@@ -73,6 +84,17 @@ pub fn layout(
     edges: &[(usize, usize)],
     direction: Direction,
     spacing: &Spacing,
+) -> Layout {
+    layout_hinted(node_count, edges, direction, spacing, &Hint::default())
+}
+
+/// [`layout`] seeded with where the nodes were last time.
+pub fn layout_hinted(
+    node_count: usize,
+    edges: &[(usize, usize)],
+    direction: Direction,
+    spacing: &Spacing,
+    hint: &Hint,
 ) -> Layout {
     let valid: Vec<(usize, usize)> = edges
         .iter()
@@ -96,9 +118,9 @@ pub fn layout(
         .zip(&reversed)
         .map(|(&(s, t), &r)| if r { (t, s) } else { (s, t) })
         .collect();
-    let layers = layering::assign_layers(node_count, &forward);
+    let layers = layering::assign_layers_from(node_count, &forward, &hint.layer);
     let graph = layering::LayeredGraph::build(node_count, &layers, &forward);
-    let order = ordering::reduce_crossings(&graph);
+    let order = ordering::reduce_crossings_ranked(&graph, &hint.cross);
 
     // The layer axis carries the node's length along the flow, the cross axis its breadth.
     let (along, across) = match direction {
@@ -114,7 +136,7 @@ pub fn layout(
             }
         })
         .collect();
-    let cross = position::assign(&graph, &order, &breadth, spacing.node_gap);
+    let cross = position::assign(&graph, &order, &breadth, spacing.node_gap, &hint.cross);
 
     let layer_count = order.len();
     let main = |layer: usize| along / 2.0 + layer as f64 * (along + spacing.layer_gap);

@@ -6,9 +6,19 @@
 use super::layering::LayeredGraph;
 
 const SWEEPS: usize = 4;
+/// Weight of a pinned vertex's wish: a free neighbour gives way to it, two pinned ones that
+/// collide share the move.
+const PIN_WEIGHT: f64 = 1e6;
 
-/// Cross-axis centre of every vertex. `breadth[v]` is how much room `v` takes along its layer.
-pub fn assign(g: &LayeredGraph, order: &[Vec<usize>], breadth: &[f64], node_gap: f64) -> Vec<f64> {
+/// Cross-axis centre of every vertex. `breadth[v]` is how much room `v` takes along its layer;
+/// a vertex with `pin[v]` (its place in the last layout) stays there unless the gaps forbid it.
+pub fn assign(
+    g: &LayeredGraph,
+    order: &[Vec<usize>],
+    breadth: &[f64],
+    node_gap: f64,
+    pin: &[Option<f64>],
+) -> Vec<f64> {
     let mut x = vec![0.0; g.vertex_count()];
     let offsets: Vec<Vec<f64>> = order
         .iter()
@@ -30,7 +40,10 @@ pub fn assign(g: &LayeredGraph, order: &[Vec<usize>], breadth: &[f64], node_gap:
                 (false, false) => g.up(v).to_vec(),
                 (false, true) => g.down(v).to_vec(),
             };
-            if ns.is_empty() {
+            if let Some(p) = pin.get(v).copied().flatten() {
+                desired.push(p);
+                weight.push(PIN_WEIGHT);
+            } else if ns.is_empty() {
                 desired.push(x[v]);
                 weight.push(0.5);
             } else {

@@ -43,25 +43,3 @@ pub fn html_child(
     parent.append_child(&el)?;
     Ok(el)
 }
-
-/// Shortens `s` to `max` characters, marking the cut with an ellipsis.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::truncate;
-
-    #[test]
-    fn truncation_counts_characters_not_bytes() {
-        assert_eq!(truncate("orders", 10), "orders");
-        assert_eq!(truncate("orders-enriched-v2", 8), "orders-…");
-        assert_eq!(truncate("ääääää", 3), "ää…");
-    }
-}

@@ -61,20 +61,21 @@ pub fn label_text(edge: &GraphEdge) -> String {
     }
 }
 
-/// Draws the line of edge `index`.
+/// Draws the line of edge `index`, ending in the arrow marker `marker` (an element id).
 pub fn draw_edge(
     doc: &Document,
     parent: &Element,
     index: usize,
     route: &[Point],
     direction: Direction,
+    marker: &str,
 ) -> Res<()> {
     if route.len() < 2 {
         return Ok(());
     }
     let path = svg_child(doc, parent, "path", "edge")?;
     path.set_attribute("d", &route_path(route, direction))?;
-    path.set_attribute("marker-end", "url(#pht-arrow)")?;
+    path.set_attribute("marker-end", &format!("url(#{marker})"))?;
     path.set_attribute("data-e", &index.to_string())
 }
 

@@ -31,6 +31,7 @@ impl Scene {
 
     pub fn zoom_at(&mut self, x: f64, y: f64, factor: f64) -> Res<()> {
         self.view = self.view.zoom_at(x, y, factor);
+        self.user_view = true;
         self.apply_view()
     }
 
@@ -52,28 +53,16 @@ impl Scene {
                     self.svg.set_attribute("class", "graph dragging")?;
                 }
                 self.dragged = true;
+                self.user_view = true;
                 self.view = start.pan(x - px, y - py);
                 self.hide_tooltip()?;
                 return self.apply_view();
             }
         }
+        self.pointer = (x, y);
         if target != self.hovered {
             self.hovered = target;
-            let rows = match (target, &self.data) {
-                (Some(Target::Node(i)), Ok(g)) => g
-                    .nodes
-                    .get(i)
-                    .map(|n| overlay::node_rows(n, self.has_links)),
-                (Some(Target::Edge(i)), Ok(g)) => g.edges.get(i).map(|e| overlay::edge_rows(e, g)),
-                _ => None,
-            };
-            match rows {
-                Some(rows) => {
-                    overlay::fill_tooltip(&self.doc, &self.tooltip, &rows)?;
-                    self.tooltip.style().set_property("display", "block")?;
-                }
-                None => self.hide_tooltip()?,
-            }
+            self.fill_tooltip()?;
         }
         if self.hovered.is_some() {
             self.place_tooltip(x, y)?;
@@ -81,7 +70,26 @@ impl Scene {
         Ok(())
     }
 
-    fn place_tooltip(&self, x: f64, y: f64) -> Res<()> {
+    /// Shows the tooltip of the hovered node or edge, or hides it when there is none.
+    pub(super) fn fill_tooltip(&mut self) -> Res<()> {
+        let rows = match (self.hovered, &self.data) {
+            (Some(Target::Node(i)), Ok(g)) => g
+                .nodes
+                .get(i)
+                .map(|n| overlay::node_rows(n, self.has_links)),
+            (Some(Target::Edge(i)), Ok(g)) => g.edges.get(i).map(|e| overlay::edge_rows(e, g)),
+            _ => None,
+        };
+        match rows {
+            Some(rows) => {
+                overlay::fill_tooltip(&self.doc, &self.tooltip, &rows)?;
+                self.tooltip.style().set_property("display", "block")
+            }
+            None => self.hide_tooltip(),
+        }
+    }
+
+    pub(super) fn place_tooltip(&self, x: f64, y: f64) -> Res<()> {
         let (w, h) = (
             self.tooltip.offset_width() as f64,
             self.tooltip.offset_height() as f64,
@@ -121,10 +129,19 @@ impl Scene {
         if matches!(target, Some(Target::Node(_))) {
             self.hide_tooltip()?;
         }
-        Ok(match (target, &self.data) {
-            (Some(Target::Node(i)), Ok(g)) => g.nodes.get(i).map(|n| (g.nodes_frame, n.row)),
+        let node = match (target, &self.data) {
+            (Some(Target::Node(i)), Ok(g)) => g.nodes.get(i).map(|n| (g.nodes_frame, n)),
             _ => None,
-        })
+        };
+        // A job's card opens the job; any other card its data links.
+        if let Some(key) = node
+            .and_then(|(_, n)| n.job.as_ref())
+            .map(|j| j.key.clone())
+        {
+            self.open_job(key)?;
+            return Ok(None);
+        }
+        Ok(node.map(|(frame, n)| (frame, n.row)))
     }
 
     /// Panel-relative coordinates of a client (viewport) point.

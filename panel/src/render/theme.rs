@@ -93,29 +93,22 @@ pub struct CardGeometry {
 
 impl CardGeometry {
     pub fn new(compact: bool) -> CardGeometry {
-        if compact {
-            CardGeometry {
-                width: 156.0,
-                height: 44.0,
-                compact,
-            }
-        } else {
-            CardGeometry {
-                width: 208.0,
-                height: 76.0,
-                compact,
-            }
-        }
+        CardGeometry::sized(compact, if compact { 156.0 } else { 208.0 })
     }
 
-    /// Characters of the title that fit on the card (system font at 13 px, ~7 px a character).
-    pub fn title_chars(&self) -> usize {
-        ((self.width - 44.0) / 7.0) as usize
+    /// A card `width` wide (narrower cards let a pipeline fit at a readable size).
+    pub fn sized(compact: bool, width: f64) -> CardGeometry {
+        CardGeometry {
+            width,
+            height: if compact { 44.0 } else { 76.0 },
+            compact,
+        }
     }
 }
 
-/// The whole style sheet, scoped under `.pht` so it cannot leak into Grafana.
-pub fn style_sheet(t: &Theme, g: &CardGeometry) -> String {
+/// The whole style sheet of one panel, every rule under its own `scope` class: it cannot leak
+/// into Grafana, nor into another panel on the dashboard (a compact one would resize our cards).
+pub fn style_sheet(t: &Theme, g: &CardGeometry, scope: &str) -> String {
     let (w, h) = (g.width, g.height);
     let (x0, y0) = (-w / 2.0, -h / 2.0);
     let mut css = format!(
@@ -127,19 +120,21 @@ pub fn style_sheet(t: &Theme, g: &CardGeometry) -> String {
 .pht .icon{{fill:none;stroke:{text2};stroke-width:1.5px}}\
 .pht text{{fill:{text};font-size:12px}}\
 .pht .title{{font-size:13px;font-weight:500}}\
-.pht .sub{{fill:{text2};font-size:11px}}\
+.pht .sub{{fill:{text2};font-size:12px}}\
 .pht .main{{font-size:{main_size}px;font-weight:600}}\
 .pht .second{{fill:{text2};text-anchor:end}}\
+.pht .main .l{{fill:{text2};font-size:12px;font-weight:400}}\
 .pht .node{{cursor:pointer}}\
 .pht .node:hover .card{{stroke:{primary}}}\
 .pht .bottleneck .card{{stroke-width:3px;stroke-dasharray:7 3}}\
-.pht .badge{{font-size:10px;font-weight:700;letter-spacing:.06em;text-anchor:end}}\
+.pht .victim .card{{stroke-dasharray:2 3}}\
+.pht .badge{{font-size:12px;font-weight:700;letter-spacing:.06em;text-anchor:end;paint-order:stroke;stroke:{bg};stroke-width:4px;stroke-linejoin:round}}\
 .pht .arcbg{{fill:{border}}}\
 .pht .overview .edge{{vector-effect:non-scaling-stroke;stroke-width:1px}}\
 .pht .ov-bn{{fill:none;stroke:{crit};stroke-width:8px;stroke-dasharray:16 6}}\
 .pht .edge{{fill:none;stroke:{text2};stroke-width:1.5px}}\
 .pht .arrow{{fill:{text2}}}\
-.pht .elabel{{fill:{text2};font-size:11px;text-anchor:middle;paint-order:stroke;stroke:{bg};stroke-width:4px;stroke-linejoin:round}}\
+.pht .elabel{{fill:{text2};font-size:12px;text-anchor:middle;paint-order:stroke;stroke:{bg};stroke-width:4px;stroke-linejoin:round}}\
 .pht .tooltip{{position:absolute;pointer-events:none;z-index:2;max-width:360px;padding:8px 10px;border-radius:4px;background:{card};border:1px solid {border};box-shadow:0 4px 8px rgba(0,0,0,{shadow});font-size:12px;line-height:1.5}}\
 .pht .tooltip .t{{font-weight:600;font-size:13px}}\
 .pht .tooltip .k{{color:{text2};margin-right:8px}}\
@@ -189,7 +184,8 @@ pub fn style_sheet(t: &Theme, g: &CardGeometry) -> String {
 .pht .h-{name} .card{{stroke:{c}}}.pht .h-{name} .badge,.pht .tooltip .h-{name}{{fill:{c};color:{c}}}"
         ));
     }
-    css
+    // Rules are written under `.pht`, then each is narrowed to this panel's scope.
+    css.replace(".pht", &format!(".{scope}"))
 }
 
 #[cfg(test)]
@@ -221,10 +217,25 @@ mod tests {
     #[test]
     fn style_sheet_colours_each_health_state() {
         let t = Theme::default();
-        let css = style_sheet(&t, &CardGeometry::new(false));
-        assert!(css.contains(".pht .h-critical .card{stroke:#f2495c}"));
+        let css = style_sheet(&t, &CardGeometry::new(false), "pht-1");
+        assert!(css.contains(".pht-1 .h-critical .card{stroke:#f2495c}"));
         assert!(css.contains("width:208px"));
-        let compact = style_sheet(&t, &CardGeometry::new(true));
+        let compact = style_sheet(&t, &CardGeometry::new(true), "pht-1");
         assert!(compact.contains("width:156px"));
+    }
+
+    #[test]
+    fn every_rule_is_scoped_to_its_panel() {
+        let css = style_sheet(&Theme::default(), &CardGeometry::new(true), "pht-7");
+        let rules: Vec<&str> = css.split('}').filter(|r| !r.is_empty()).collect();
+        assert!(rules.len() > 30);
+        for rule in rules {
+            let selectors = rule.split('{').next().unwrap_or_default();
+            for sel in selectors.split(',') {
+                let scoped =
+                    sel == ".pht-7" || sel.starts_with(".pht-7 ") || sel.starts_with(".pht-7.");
+                assert!(scoped, "unscoped selector {sel:?}");
+            }
+        }
     }
 }

@@ -2,6 +2,18 @@
 // shape with our extras), built with the real @grafana/data constructors.
 import { type DataFrame, FieldType, toDataFrame } from '@grafana/data';
 
+import { type TopologyOptions } from '../../../panel/shim/handoff';
+
+/** The panel's options as module.ts declares their defaults. */
+export const defaultOptions: TopologyOptions = {
+  orientation: 'LR',
+  mainStat: 'mainstat',
+  compact: false,
+  showThresholds: false,
+  showLegend: true,
+  flinkJobs: 'auto',
+};
+
 export interface NodeRow {
   id: string;
   title: string;
@@ -121,6 +133,27 @@ export function orderPipeline(topicTitle = 'orders') {
     { source: 'topic:payments', target: 'flink:enrich', mainstat: 20000 },
   ];
   return { nodes, edges };
+}
+
+/** The same pipeline a refresh later: the same nodes and edges, every number changed. */
+export function tickedPipeline() {
+  const p = orderPipeline();
+  for (const n of p.nodes) {
+    n.mainstat += 17;
+    n.secondarystat = n.secondarystat ? n.secondarystat + 4000 : 0;
+  }
+  for (const e of p.edges) {
+    e.mainstat += 17;
+  }
+  return p;
+}
+
+/** The pipeline a refresh later with one more consumer group, reading the payments topic. */
+export function grownPipeline() {
+  const p = orderPipeline();
+  p.nodes.push({ id: 'group:audit', title: 'audit', kind: 'consumer-group', health: 'ok', mainstat: 20000, secondarystat: 12 });
+  p.edges.push({ source: 'topic:payments', target: 'group:audit', mainstat: 20000 });
+  return p;
 }
 
 const KINDS = ['kafka-topic', 'consumer-group', 'flink-source', 'flink-operator', 'flink-operator', 'flink-operator', 'flink-sink', 'database'];

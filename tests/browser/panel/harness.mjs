@@ -14,15 +14,16 @@ const WWW = join(OUTPUT, 'www');
 const PKG = join(ROOT, 'panel/pkg');
 const WASM_PATH = '/public/plugins/pipelinehealth-topology-panel/pipeline_panel_bg.wasm';
 
-export async function buildPage() {
+/** `www`: where the bundle goes (one per test file, as files may run at once). */
+export async function buildPage(www = WWW) {
   for (const f of ['pipeline_panel.js', 'pipeline_panel_bg.wasm']) {
     if (!existsSync(join(PKG, f))) {
       throw new Error(`panel/pkg/${f} is missing: run panel/build.sh first`);
     }
   }
-  await bundlePage({ entry: join(here, 'page.tsx'), html: join(here, 'index.html'), www: WWW });
+  await bundlePage({ entry: join(here, 'page.tsx'), html: join(here, 'index.html'), www });
 }
 
-export function serve() {
-  return servePage(WWW, { files: { [WASM_PATH]: ['application/wasm', join(PKG, 'pipeline_panel_bg.wasm')] } });
+export function serve(www = WWW) {
+  return servePage(www, { files: { [WASM_PATH]: ['application/wasm', join(PKG, 'pipeline_panel_bg.wasm')] } });
 }

@@ -3,6 +3,7 @@
 
 import pytest
 
+from alerting import Alertmanager, Webhook
 from bed import Bed
 from prometheus_server import Prometheus, free_port
 
@@ -22,10 +23,29 @@ def bed():
 
 
 @pytest.fixture(scope="package")
-def deployment(bed, prometheus_config, tmp_path_factory):
+def webhook():
+    w = Webhook()
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+@pytest.fixture(scope="package")
+def alertmanager(webhook):
+    am = Alertmanager(f"http://127.0.0.1:{webhook.port}/alerts")
+    try:
+        yield am
+    finally:
+        am.stop()
+
+
+@pytest.fixture(scope="package")
+def deployment(bed, prometheus_config, alertmanager, tmp_path_factory):
     port = free_port()
     addresses = bed.exporters()
     addresses["localhost:9090"] = [f"127.0.0.1:{port}"]
+    addresses["alertmanager:9093"] = [alertmanager.address]
     rules = alerts_for_test(tmp_path_factory.mktemp("rules") / "alerts.yml")
     config, dropped = bed_config(prometheus_config, addresses, rules)
     prom = Prometheus(config, port).start()

@@ -1,5 +1,5 @@
-"""The Prometheus config for the bed: the provisioned one with only the target addresses mapped
-to the bed, intervals shortened to SCRAPE and every alert `for:` to FOR_IN_TEST, and the scrape
+"""The Prometheus config for the bed: the provisioned one with only the target addresses (and
+Alertmanager's) mapped to the bed, intervals shortened to SCRAPE and every alert `for:` to FOR_IN_TEST, and the scrape
 jobs and agent rule files the repo provisions."""
 import copy
 import re
@@ -39,6 +39,9 @@ def bed_config(provisioned, addresses, rules_path, interval=SCRAPE):
             sc["targets"] = [a for t in sc["targets"] for a in addresses[t]]
         kept.append(job)
     config["scrape_configs"] = kept
+    for am in config.get("alerting", {}).get("alertmanagers", []):
+        for sc in am.get("static_configs", []):
+            sc["targets"] = [a for t in sc["targets"] for a in addresses[t]]
     return config, dropped
 
 

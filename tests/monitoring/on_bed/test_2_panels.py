@@ -7,7 +7,7 @@ import pytest
 
 from bed import NOT_PROVABLE_HERE
 from dashboard_check import empty_panel_queries, resolve_variables
-from promql import metric_names, parse_label_values, prometheus_queries, variables
+from promql import metric_names, parse_label_values, prometheus_queries, substitute, variables
 from stack import COMPOSE, load_yaml
 
 from .deploy import agent_rule_files, provisioned_jobs
@@ -102,7 +102,8 @@ def test_jvm_metrics_panels_return_data_for_every_jvm(prometheus, deployment, da
     assert not exempt_panels and not exempt_vars
     job_var = variables(doc)["job"]
     selector, label = parse_label_values(job_var["definition"])
-    jobs = sorted({s[label] for s in prometheus.series(selector)})
+    cluster = {"cluster": resolve_variables(prometheus, doc)["cluster"]}
+    jobs = sorted({s[label] for s in prometheus.series(substitute(selector, cluster))})
     # every JVM of the bed is on the dashboard: each kept job that scrapes a JMX agent
     agents = agent_rule_files(load_yaml(COMPOSE))
     agent_jobs = {j["job_name"] for j in provisioned_jobs() if j["job_name"] not in deployment["dropped"]
@@ -112,7 +113,7 @@ def test_jvm_metrics_panels_return_data_for_every_jvm(prometheus, deployment, da
     for job in jobs:
         by_job = pin_variable(doc, "job", job)
         inst_selector, inst_label = parse_label_values(variables(by_job)["instance"]["definition"])
-        instances = sorted({s[inst_label] for s in prometheus.series(inst_selector.replace("$job", job))})
+        instances = sorted({s[inst_label] for s in prometheus.series(substitute(inst_selector, {**cluster, "job": job}))})
         assert instances, job
         for instance in instances:
             pinned = pin_variable(by_job, "instance", instance)

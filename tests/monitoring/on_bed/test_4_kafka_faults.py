@@ -14,7 +14,7 @@ from .deploy import FOR_IN_TEST, SCRAPE
 from .probes import alert_detail, alerts, seconds, wait_healthy, wait_until
 
 
-def test_stopped_broker_fires_under_replicated_partitions_until_it_is_back(bed, prometheus):
+def test_stopped_broker_fires_under_replicated_partitions_until_it_is_back(bed, prometheus, webhook):
     brokers = sorted(bed.info["kafka"]["brokers"], key=lambda b: b["id"])
     victim = brokers[-1]
     others = {b["jmx_exporter"] for b in brokers if b is not victim}
@@ -25,9 +25,19 @@ def test_stopped_broker_fires_under_replicated_partitions_until_it_is_back(bed, 
                             lambda: alerts(prometheus, "KafkaUnderReplicatedPartitions"), 180, detail=detail)
         instances = {a["labels"]["instance"] for a in firing}
         assert instances <= others, f"alert names {instances}; the surviving brokers are {others}"
+        # The target label of provisioning/prometheus/prometheus.yml, kept by the aggregation.
+        assert {a["labels"].get("cluster") for a in firing} == {"pipeline-demo"}, firing
         down = wait_until("MonitoringTargetDown for the stopped broker",
                           lambda: alerts(prometheus, "MonitoringTargetDown"), 120, detail=detail)
         assert {(a["labels"]["job"], a["labels"]["instance"]) for a in down} == {("kafka", victim["jmx_exporter"])}
+        # It reaches someone: Prometheus -> the provisioned Alertmanager -> the demo's receiver,
+        # within Alertmanager's group_wait (10 s) and a couple of evaluations.
+        delivered = wait_until("KafkaUnderReplicatedPartitions delivered to the webhook",
+                               lambda: webhook.received("KafkaUnderReplicatedPartitions", "firing"), 60,
+                               detail=lambda: webhook.log())
+        assert {a["labels"]["instance"] for a in delivered} <= others, delivered
+        assert {a["labels"].get("cluster") for a in delivered} == {"pipeline-demo"}, delivered
+        assert all(a["runbook_url"] == "docs/runbook.md#kafkaunderreplicatedpartitions" for a in delivered)
     finally:
         bed.send(f"start-broker {victim['id']}")
     for name in ("KafkaUnderReplicatedPartitions", "MonitoringTargetDown"):
@@ -124,7 +134,9 @@ def test_paused_follower_fires_request_timeouts_on_the_leaders(bed, prometheus, 
     # the panel shows them per broker and request (not only its 0 lines)
     board = dashboards["kafka-overview.json"]
     [(_, _, expr)] = [q for q in prometheus_queries(board) if q[0] == "Broker request timeouts"]
-    shown = prometheus.query(substitute(expr, RANGE_VARIABLES))
+    # The alert's cluster, every broker (the variable's All).
+    values = {**RANGE_VARIABLES, "cluster": firing[0]["labels"]["cluster"], "instance": ".*"}
+    shown = prometheus.query(substitute(expr, values))
     assert any(r["metric"].get("request") == "Produce" and float(r["value"][1]) > 0 for r in shown), shown
     # A paused broker can also fail the Flink Kafka source's partition discovery (a restart):
     # the pipeline is whole again before the next fault.

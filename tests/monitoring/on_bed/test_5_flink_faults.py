@@ -155,7 +155,9 @@ def follow_bed(deployment, bed):
     description) and reload Prometheus (SIGHUP) if that moved anything."""
     bed.refresh()
     addresses = bed.exporters()
-    addresses["localhost:9090"] = deployment["addresses"]["localhost:9090"]
+    # What the bed does not describe (Prometheus itself, Alertmanager) stays where it was.
+    for target, where in deployment["addresses"].items():
+        addresses.setdefault(target, where)
     if addresses == deployment["addresses"]:
         return False
     prom = deployment["prometheus"]

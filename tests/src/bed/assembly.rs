@@ -70,6 +70,8 @@ impl Bed {
             Fault::UnslowOperator => self.roas.unslow_operator(),
             Fault::BlockSink => self.roas.block_sink(),
             Fault::UnblockSink => self.roas.unblock_sink(),
+            Fault::StopDatabase => self.roas.postgres().take_down(),
+            Fault::StartDatabase => self.roas.postgres().start_again(),
             Fault::CancelJob => self.roas.cancel_job(),
             Fault::ResubmitJob => return format!("job {}", self.roas.resubmit_job()),
             Fault::KillTaskManager => {
@@ -78,6 +80,8 @@ impl Bed {
             Fault::StartTaskManager => {
                 return format!("started taskmanager {}", self.roas.start_taskmanager())
             }
+            Fault::PauseJobManager => self.roas.flink().pause_jobmanager(),
+            Fault::ResumeJobManager => self.roas.flink().resume_jobmanager(),
             Fault::StopGenerator => self.roas.stop_generator(),
             Fault::StartGenerator => self.roas.start_generator(),
         }

@@ -17,18 +17,26 @@ pub enum Fault {
     UnslowOperator,
     BlockSink,
     UnblockSink,
+    /// PostgreSQL shut down (fast: connections cut), nothing listening until started again.
+    StopDatabase,
+    StartDatabase,
     CancelJob,
     ResubmitJob,
     KillTaskManager,
     StartTaskManager,
+    /// SIGSTOP: the JobManager keeps its port and answers nothing.
+    PauseJobManager,
+    ResumeJobManager,
     StopGenerator,
     StartGenerator,
 }
 
 /// Every command word with its argument, for usage messages.
 pub const USAGE: &str = "stop-broker N | start-broker N | kill-broker N | pause-broker N | \
-resume-broker N | slow-operator MS | unslow-operator | block-sink | unblock-sink | cancel-job | \
-resubmit-job | kill-taskmanager | start-taskmanager | stop-generator | start-generator";
+resume-broker N | slow-operator MS | unslow-operator | block-sink | unblock-sink | \
+stop-database | start-database | cancel-job | \
+resubmit-job | kill-taskmanager | start-taskmanager | pause-jobmanager | resume-jobmanager | \
+stop-generator | start-generator";
 
 impl Fault {
     pub fn parse(line: &str) -> Result<Fault, String> {
@@ -65,10 +73,14 @@ impl Fault {
             "unslow-operator" => no_arg(Fault::UnslowOperator),
             "block-sink" => no_arg(Fault::BlockSink),
             "unblock-sink" => no_arg(Fault::UnblockSink),
+            "stop-database" => no_arg(Fault::StopDatabase),
+            "start-database" => no_arg(Fault::StartDatabase),
             "cancel-job" => no_arg(Fault::CancelJob),
             "resubmit-job" => no_arg(Fault::ResubmitJob),
             "kill-taskmanager" => no_arg(Fault::KillTaskManager),
             "start-taskmanager" => no_arg(Fault::StartTaskManager),
+            "pause-jobmanager" => no_arg(Fault::PauseJobManager),
+            "resume-jobmanager" => no_arg(Fault::ResumeJobManager),
             "stop-generator" => no_arg(Fault::StopGenerator),
             "start-generator" => no_arg(Fault::StartGenerator),
             other => Err(format!("unknown command `{other}` (commands: {USAGE})")),
@@ -88,10 +100,14 @@ impl fmt::Display for Fault {
             Fault::UnslowOperator => f.write_str("unslow-operator"),
             Fault::BlockSink => f.write_str("block-sink"),
             Fault::UnblockSink => f.write_str("unblock-sink"),
+            Fault::StopDatabase => f.write_str("stop-database"),
+            Fault::StartDatabase => f.write_str("start-database"),
             Fault::CancelJob => f.write_str("cancel-job"),
             Fault::ResubmitJob => f.write_str("resubmit-job"),
             Fault::KillTaskManager => f.write_str("kill-taskmanager"),
             Fault::StartTaskManager => f.write_str("start-taskmanager"),
+            Fault::PauseJobManager => f.write_str("pause-jobmanager"),
+            Fault::ResumeJobManager => f.write_str("resume-jobmanager"),
             Fault::StopGenerator => f.write_str("stop-generator"),
             Fault::StartGenerator => f.write_str("start-generator"),
         }
@@ -114,10 +130,14 @@ mod tests {
             Fault::UnslowOperator,
             Fault::BlockSink,
             Fault::UnblockSink,
+            Fault::StopDatabase,
+            Fault::StartDatabase,
             Fault::CancelJob,
             Fault::ResubmitJob,
             Fault::KillTaskManager,
             Fault::StartTaskManager,
+            Fault::PauseJobManager,
+            Fault::ResumeJobManager,
             Fault::StopGenerator,
             Fault::StartGenerator,
         ];

@@ -9,7 +9,8 @@
 //!
 //! Fault knob: [`Postgres::block_sink`] holds `LOCK TABLE roas_by_campaign IN ACCESS EXCLUSIVE
 //! MODE` in an open transaction of a separate `psql` session, so the job's JDBC writes block
-//! inside PostgreSQL for real until [`Postgres::unblock_sink`].
+//! inside PostgreSQL for real until [`Postgres::unblock_sink`]. [`Postgres::take_down`] stops
+//! the server (the database down) until [`Postgres::start_again`].
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -63,6 +64,40 @@ pub struct Postgres {
     started_in: Duration,
 }
 
+/// Starts the server on `dir/data` and `port` and returns once it accepts connections.
+fn serve(bin: &Path, dir: &Path, port: u16) -> Process {
+    let mut server = as_postgres(&bin.join("postgres"));
+    server
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-p", &port.to_string()])
+        // TCP on loopback only: no socket file to clash with the system's cluster.
+        .args([
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+        ])
+        // A throwaway cluster: durability costs only time here.
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+        .args(["-c", "full_page_writes=off", "-c", "shared_buffers=32MB"])
+        .args(["-c", "max_connections=40"]);
+    let mut server = Process::spawn("postgres", server, &dir.join("postgres.log"));
+    let isready = bin.join("pg_isready");
+    server.wait_ready(START_BOUND, || {
+        let out = Command::new(&isready)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "2"])
+            .output()
+            .map_err(|e| format!("pg_isready: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        }
+    });
+    server
+}
+
 impl Postgres {
     /// initdb in `run_dir/postgres/data`, starts the server, creates user `demo` and database
     /// `pipeline`, applies the shared schema. Panics with the server's log when a step fails.
@@ -95,35 +130,7 @@ impl Postgres {
         );
 
         let port = free_port();
-        let mut server = as_postgres(&bin.join("postgres"));
-        server
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string()])
-            // TCP on loopback only: no socket file to clash with the system's cluster.
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "unix_socket_directories=",
-            ])
-            // A throwaway cluster: durability costs only time here.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "shared_buffers=32MB"])
-            .args(["-c", "max_connections=40"]);
-        let mut server = Process::spawn("postgres", server, &dir.join("postgres.log"));
-        let isready = bin.join("pg_isready");
-        server.wait_ready(START_BOUND, || {
-            let out = Command::new(&isready)
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "2"])
-                .output()
-                .map_err(|e| format!("pg_isready: {e}"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(String::from_utf8_lossy(&out.stdout).trim().to_string())
-            }
-        });
+        let server = serve(&bin, &dir, port);
         let mut pg = Postgres {
             server: Mutex::new(server),
             port,
@@ -247,6 +254,28 @@ impl Postgres {
     pub fn stop(&self) {
         self.unblock_sink();
         lock(&self.server).stop(Duration::from_secs(10));
+    }
+
+    /// The knob "database down": a fast shutdown (SIGINT: the job's connections are cut at
+    /// once, as when the database host goes away); nothing listens on the port until
+    /// [`Postgres::start_again`].
+    pub fn take_down(&self) {
+        self.unblock_sink();
+        let pid = lock(&self.server).pid();
+        if let Some(pid) = pid {
+            let _ = Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+        lock(&self.server).stop(Duration::from_secs(10));
+    }
+
+    /// The server started again on the same data and port (the job's JDBC sink reconnects).
+    pub fn start_again(&self) {
+        let mut server = lock(&self.server);
+        if !server.running() {
+            *server = serve(&self.bin, &self.dir, self.port);
+        }
     }
 
     fn psql_command(&self, user: &str, password: &str, db: &str) -> Command {

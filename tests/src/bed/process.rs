@@ -8,15 +8,28 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A free loopback port, asked of the OS (never a fixed one: suites and people run side by side).
+/// A loopback port free right now, below the kernel's ephemeral range (32768 and up by
+/// default). A port the OS hands out for `:0` comes from that range, and any outgoing connection
+/// (a client of ZooKeeper, a test's HTTP call) may take it between this call and the server's own
+/// bind: on CI a broker once never came up that way. Ports are probed from a per-process offset so
+/// that processes side by side rarely probe the same ones.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS hands out a free loopback port")
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id().wrapping_mul(7919) % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + COUNT)
 }
 
 /// Where every bed keeps its PID files: shared by all runs on this machine, so a run can end
@@ -171,9 +184,27 @@ impl Process {
     }
 
     /// SIGSTOP: the process hangs (holds its sockets, answers nothing) until [`Process::resume`].
+    /// Returns once every thread of the process is stopped: a thread busy in the kernel (a page
+    /// fault on a loaded CI machine) stops only when it leaves it, and until then it may still
+    /// answer a request (a JobManager once did, right after the signal).
     pub fn pause(&self) {
-        if let Some(c) = &self.child {
-            signal_group(c.id() as i32, libc::SIGSTOP);
+        let Some(c) = &self.child else {
+            return;
+        };
+        signal_group(c.id() as i32, libc::SIGSTOP);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let running = running_threads(c.id());
+            if running.is_empty() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}: threads {running:?} not stopped 10 s after SIGSTOP",
+                    self.name
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -380,16 +411,46 @@ pub fn http(port: u16, method: &str, path: &str, timeout: Duration) -> Result<St
     }
 }
 
+/// Threads of `pid` not in the stopped state ('T'), from `/proc/<pid>/task/*/stat`; empty
+/// when all are stopped or the process is gone.
+fn running_threads(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| {
+            let stat = fs::read_to_string(t.path().join("stat")).ok()?;
+            // The state follows the command name, which is in parentheses and may hold spaces.
+            let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+            // Stopped, or a thread that is exiting.
+            (!matches!(state, "T" | "t" | "Z" | "X"))
+                .then(|| t.file_name().to_str()?.parse().ok())?
+        })
+        .collect()
+}
+
 /// VmRSS of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_fields(pid, &["VmRSS:"]).map(|v| v[0])
+}
+
+/// Numeric fields of `/proc/<pid>/status` ("VmRSS:" in KiB, "Threads:"), read at one moment;
+/// `None` when the process is gone or a field is missing.
+pub fn status_fields(pid: u32, names: &[&str]) -> Option<Vec<u64>> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    names
+        .iter()
+        .map(|name| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
 }
 
 /// `GET path` on a loopback port, 10 s bound: the body of a 2xx answer (an exporter's
@@ -414,5 +475,36 @@ pub fn poll_until<T>(
             }
             Err(_) => std::thread::sleep(every),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paused_process_has_every_thread_stopped_until_resumed() {
+        let log = std::env::temp_dir().join(format!("pause-test-{}.log", std::process::id()));
+        let mut busy = Command::new("sh");
+        busy.args(["-c", "while :; do :; done"]);
+        let mut p = Process::spawn("busy-loop", busy, &log);
+        let pid = p.pid().expect("spawned");
+        p.pause();
+        assert!(
+            running_threads(pid).is_empty(),
+            "stopped once pause returns"
+        );
+        p.resume();
+        poll_until(
+            "the loop running again",
+            Duration::from_secs(5),
+            Duration::from_millis(20),
+            || match running_threads(pid).is_empty() {
+                true => Err("still stopped".to_string()),
+                false => Ok(()),
+            },
+        );
+        p.kill();
+        let _ = fs::remove_file(log);
     }
 }

@@ -1,6 +1,7 @@
 //! The real-pipeline test bed for a person or a script: starts everything on loopback
 //! (ZooKeeper, 3 Kafka brokers, PostgreSQL, Flink with the ROAS job, the generator), writes
-//! where everything listens as JSON (`--json PATH`, and to stdout after `READY`), then reads
+//! where everything listens as JSON (`--json PATH`, and to stdout after `READY`; the file is
+//! written again after each command, as a part that comes back may listen elsewhere), then reads
 //! fault commands on stdin, one per line (`stop-broker 2`, `slow-operator 20`, ...; see
 //! `pipeline_tests::bed::control`), answering `OK <command>` or `ERR <reason>`. Closing stdin
 //! (Ctrl-D) ends every process of the bed.
@@ -30,10 +31,13 @@ fn main() {
     }
     let bed = Bed::start("bed");
     let description = bed.describe();
-    let text = serde_json::to_string_pretty(&description).expect("JSON");
-    if let Some(path) = json_path {
-        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
-    }
+    let write_description = |description: &serde_json::Value| {
+        if let Some(path) = &json_path {
+            let text = serde_json::to_string_pretty(description).expect("JSON");
+            std::fs::write(path, text).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+        }
+    };
+    write_description(&description);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -66,6 +70,8 @@ fn main() {
             }
             Err(e) => format!("ERR {e}"),
         };
+        // A TaskManager started again listens on new ports: the description says where.
+        write_description(&bed.describe());
         writeln!(out, "{answer}").ok();
         out.flush().ok();
     }

@@ -1,12 +1,20 @@
 //! The fault knobs, each seen where it acts and then undone: a slowed operator (busy,
 //! backpressure), a blocked sink (frozen table, failed checkpoints), a killed TaskManager
-//! (restarts), a stopped generator (frozen topics).
+//! (restarts), a stopped generator (frozen topics), a stopped broker (under-replicated
+//! partitions).
+//!
+//! Each fault is also read through the datasource, as the on-call engineer reads it: the test
+//! polls the topology until the root cause it names is this fault's (its code, its nodes, its
+//! victims and the sentence), then, once the fault is undone, until the pipeline is all green
+//! again, and prints both times (`root cause:` lines).
 
 use super::*;
+use pipeline_tests::panel_fixtures;
 
 #[test]
 fn a_slowed_operator_is_the_busy_bottleneck_and_its_inputs_are_backpressured() {
     let (_turn, bed) = pipeline();
+    let watch = watch(bed);
     let vs = vertices(bed);
     let join = vertex(&vs, "IntervalJoin").clone();
     let clicks = vertex(&vs, &format!("{SOURCE}clicks")).clone();
@@ -24,6 +32,28 @@ fn a_slowed_operator_is_the_busy_bottleneck_and_its_inputs_are_backpressured() {
     // ~13 clicks/s over 2 subtasks; 300 ms each leaves room for ~7/s: saturated.
     let t0 = Instant::now();
     bed.slow_operator(Duration::from_millis(300));
+    // The datasource names the join, and the clicks source as its victim (asked from the
+    // fault on, before the bed's own checks, so the time is the datasource's).
+    let (seen, _) = watch.until("the join named as the bottleneck", CAUSE_BOUND, |c| {
+        named(c, "bottleneck") && c.title_of(&c.nodes[0]).contains("IntervalJoin")
+    });
+    let named_in = t0.elapsed();
+    panel_fixtures::save("roas-slow-operator", &seen.frames);
+    let clicks_node = seen
+        .titled(&format!("{SOURCE}clicks"))
+        .expect("the clicks source");
+    assert!(
+        seen.victims
+            .contains(&clicks_node["id"].as_str().unwrap().to_string()),
+        "{}",
+        seen.summary()
+    );
+    let sentence = seen.sentence.clone().unwrap_or_default();
+    assert!(
+        sentence.contains("IntervalJoin") && sentence.contains("bottleneck: busy"),
+        "{sentence}"
+    );
+
     let (join_bp, clicks_bp) = poll(
         "the join busy and the clicks source backpressured HIGH",
         Duration::from_secs(150),
@@ -48,7 +78,6 @@ fn a_slowed_operator_is_the_busy_bottleneck_and_its_inputs_are_backpressured() {
     );
     // Conversions wait on the same join, but they are few: their level is only reported.
     let conv = backpressure(bed, &conversions);
-
     bed.unslow_operator();
     let t1 = Instant::now();
     let (j, c) = poll(
@@ -70,11 +99,20 @@ fn a_slowed_operator_is_the_busy_bottleneck_and_its_inputs_are_backpressured() {
         conv.level,
         t1.elapsed().as_secs_f64()
     );
+    let (green, _) = watch.until("green after the slowdown", GREEN_BOUND, CauseSeen::green);
+    panel_fixtures::save("roas-healthy", &green.frames);
+    eprintln!(
+        "root cause: slowed operator named after {:.0} s ({sentence}); green {:.0} s after \
+         the fix",
+        named_in.as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
 fn a_blocked_sink_freezes_the_table_and_fails_checkpoints_until_unblocked() {
     let (_turn, bed) = pipeline();
+    let watch = watch(bed);
     let flink = bed.flink();
     let job = bed.job_id();
     // Start from a pipeline that checkpoints.
@@ -87,7 +125,26 @@ fn a_blocked_sink_freezes_the_table_and_fails_checkpoints_until_unblocked() {
     });
 
     bed.block_sink();
+    let t0 = Instant::now();
     let locked_at = now_epoch();
+    // The datasource names the sink and the database it cannot write to (asked from the
+    // fault on, before the bed's own checks).
+    let (seen, _) = watch.until("the blocked sink named", CAUSE_BOUND, |c| {
+        named(c, "sink-blocked")
+    });
+    let named_in = t0.elapsed();
+    panel_fixtures::save("roas-sink-blocked", &seen.frames);
+    let db = seen.titled(DATABASE).expect("the database node");
+    assert_eq!(
+        seen.nodes[1],
+        db["id"].as_str().unwrap(),
+        "{}",
+        seen.summary()
+    );
+    assert_eq!(db["health"], "critical", "{db:?}");
+    let sentence = seen.sentence.clone().unwrap_or_default();
+    assert!(sentence.contains("the sink cannot write"), "{sentence}");
+
     let waiters = poll(
         "the sink's JDBC writes waiting on the lock",
         Duration::from_secs(60),
@@ -130,8 +187,8 @@ fn a_blocked_sink_freezes_the_table_and_fails_checkpoints_until_unblocked() {
         Some("RUNNING"),
         "failing checkpoints are tolerated"
     );
-
     bed.unblock_sink();
+    let t1 = Instant::now();
     let unblocked_at = now_epoch();
     poll("rows written again", Duration::from_secs(60), || {
         let w = latest_write(&bed.rows());
@@ -154,11 +211,19 @@ fn a_blocked_sink_freezes_the_table_and_fails_checkpoints_until_unblocked() {
         "bed_pipeline: blocked sink: {waiters} writers waited, {} checkpoint(s) failed",
         failed.failed - hung.failed
     );
+    let (green, _) = watch.until("green after the unblock", GREEN_BOUND, CauseSeen::green);
+    assert_eq!(green.health_of(db["id"].as_str().unwrap()), "ok");
+    eprintln!(
+        "root cause: blocked sink named after {:.0} s ({sentence}); green {:.0} s after the fix",
+        named_in.as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
 fn a_killed_taskmanager_restarts_the_job_and_a_new_one_brings_it_back() {
     let (_turn, bed) = pipeline();
+    let watch = watch(bed);
     let flink = bed.flink();
     let job = bed.job_id();
     let restarts = flink.num_restarts(&job).expect("numRestarts");
@@ -204,8 +269,15 @@ fn a_killed_taskmanager_restarts_the_job_and_a_new_one_brings_it_back() {
         still.iter().any(|s| s != "RUNNING"),
         "without a TaskManager nothing runs: {still:?}"
     );
+    // The datasource names the restarting job and the TaskManager it lost.
+    let (seen, _) = watch.until("the lost TaskManager named", CAUSE_BOUND, |c| {
+        named(c, "job-restarting") && c.sentence.as_deref().is_some_and(|s| s.contains(&killed))
+    });
+    let named_in = t0.elapsed();
+    let sentence = seen.sentence.clone().unwrap_or_default();
 
     let started = bed.start_taskmanager();
+    let t1 = Instant::now();
     assert_ne!(started, killed);
     flink.wait_job_running(&job, Duration::from_secs(120));
     let back_in = t0.elapsed();
@@ -236,12 +308,25 @@ fn a_killed_taskmanager_restarts_the_job_and_a_new_one_brings_it_back() {
         lost_in.as_secs_f64(),
         back_in.as_secs_f64()
     );
+    watch.until(
+        "green after the new TaskManager",
+        GREEN_BOUND,
+        CauseSeen::green,
+    );
+    eprintln!(
+        "root cause: lost TaskManager named after {:.0} s ({sentence}); green {:.0} s after a \
+         new one started",
+        named_in.as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
 }
 
 #[test]
 fn a_stopped_generator_freezes_the_topics_and_a_started_one_feeds_them_again() {
     let (_turn, bed) = pipeline();
+    let watch = watch(bed);
     bed.stop_generator();
+    let t0 = Instant::now();
     assert!(!bed.generator_running());
     let stopped = bed.end_offsets();
     // Observed for a few seconds: not one event more.
@@ -250,6 +335,22 @@ fn a_stopped_generator_freezes_the_topics_and_a_started_one_feeds_them_again() {
         assert_eq!(bed.end_offsets(), stopped, "no events while stopped");
         std::thread::sleep(Duration::from_millis(500));
     }
+    // No false alarm: with a stall limit shorter than the wait (the default is 120 s), the
+    // watermarks that stop with the input are named idle input, a warning; the group is at
+    // lag 0 and OK; nothing is critical.
+    let query = serde_json::json!({"thresholds": {"watermarkStalledSeconds": 30}});
+    let group = format!("kafka/group/{}", roas::GROUP);
+    let (seen, _) = watch.until_with(query, "the idle input named", CAUSE_BOUND, |c| {
+        named(c, "input-idle")
+    });
+    let row = seen.row(&group).expect("the group's node");
+    assert_eq!(
+        (row["health"].as_str(), row["detail__lag"].as_f64()),
+        (Some("ok"), Some(0.0)),
+        "{row:?}"
+    );
+    assert_eq!(seen.verdict, "warning", "{}", seen.summary());
+    let idle_in = t0.elapsed();
     bed.start_generator();
     poll("every topic growing again", Duration::from_secs(30), || {
         let now = bed.end_offsets();
@@ -270,4 +371,62 @@ fn a_stopped_generator_freezes_the_topics_and_a_started_one_feeds_them_again() {
             .then_some(())
             .ok_or(format!("grown: {grown:?}"))
     });
+    watch.until("green with input again", GREEN_BOUND, CauseSeen::green);
+    eprintln!(
+        "root cause: stopped generator named idle input after {:.0} s ({:?}); green {:.0} s \
+         after it started",
+        idle_in.as_secs_f64(),
+        seen.sentence,
+        (t0.elapsed() - idle_in).as_secs_f64()
+    );
+}
+
+#[test]
+fn a_stopped_broker_is_named_on_the_topics_it_led_and_its_return_clears_them() {
+    let (_turn, bed) = pipeline();
+    let watch = watch(bed);
+    let kafka = shared().kafka();
+    let broker = 2;
+    let _restore = RestoreBroker(broker);
+    kafka.stop_broker(broker);
+    let t0 = Instant::now();
+    let (seen, _) = watch.until("under-replicated topics named", CAUSE_BOUND, |c| {
+        named(c, "partitions-under-replicated") && c.nodes.len() == roas::TOPICS.len()
+    });
+    let named_in = t0.elapsed();
+    panel_fixtures::save("roas-broker-down", &seen.frames);
+    for topic in roas::TOPICS {
+        let id = format!("kafka/topic/{topic}");
+        assert!(seen.nodes.contains(&id), "{topic}: {}", seen.summary());
+        assert_eq!(seen.health_of(&id), "warning");
+    }
+    let sentence = seen.sentence.clone().unwrap_or_default();
+    assert!(
+        sentence.contains(&format!("broker {broker} is out of sync")),
+        "{sentence}"
+    );
+    kafka.restore_brokers(&[broker], BROKER_BOUND);
+    let t1 = Instant::now();
+    watch.until("green with the broker back", GREEN_BOUND, CauseSeen::green);
+    eprintln!(
+        "root cause: stopped broker named after {:.0} s ({sentence}); green {:.0} s after it \
+         came back",
+        named_in.as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
+}
+
+const BROKER_BOUND: Duration = Duration::from_secs(120);
+
+/// Starts the stopped broker again however the test ends, so the next test finds three.
+struct RestoreBroker(i32);
+
+impl Drop for RestoreBroker {
+    fn drop(&mut self) {
+        let id = self.0;
+        pipeline_tests::bed::undo_in_drop(
+            &format!("bed_pipeline: broker {id} could not be restored"),
+            || shared().kafka().restore_brokers(&[id], BROKER_BOUND),
+        );
+    }
 }

@@ -18,6 +18,7 @@ use pipeline_tests::bed::assembly::shared;
 use pipeline_tests::bed::flink::{Backpressure, Vertex};
 use pipeline_tests::bed::postgres::SINK_TABLE;
 use pipeline_tests::bed::roas::{self, Campaign, RoasPipeline, RoasRow};
+use pipeline_tests::cause_watch::{roas_datasource, CauseSeen, CauseWatch, DATABASE};
 
 /// The pipeline of the shared bed (real 3-broker Kafka, its topics with 6 partitions and 3
 /// replicas), started once for this binary. Prints each stage's time and the bed's memory.
@@ -64,6 +65,7 @@ fn pipeline() -> (MutexGuard<'static, ()>, &'static RoasPipeline) {
     let bed = bed();
     bed.unslow_operator();
     bed.unblock_sink();
+    bed.postgres().start_again();
     bed.resume_generator();
     bed.start_generator();
     if bed.flink().taskmanager_ids().is_empty() {
@@ -75,6 +77,25 @@ fn pipeline() -> (MutexGuard<'static, ()>, &'static RoasPipeline) {
     bed.flink()
         .wait_job_running(&bed.job_id(), Duration::from_secs(120));
     (turn, bed)
+}
+
+/// The datasource watching this pipeline through the real plugin binary (started before the
+/// fault, so its status window and watermark history see the healthy pipeline first).
+fn watch(bed: &RoasPipeline) -> CauseWatch {
+    CauseWatch::start(roas_datasource(
+        bed.kafka_bootstrap(),
+        &bed.flink().rest_url(),
+    ))
+}
+
+/// From a fault to the datasource naming its cause: the fault's own effects (backpressure, a
+/// restart, failed checkpoints) plus a refresh or two on the loaded 2-core bed.
+const CAUSE_BOUND: Duration = Duration::from_secs(150);
+/// From the fault's removal to all green: the backlog drained, the checkpoints completing.
+const GREEN_BOUND: Duration = Duration::from_secs(180);
+
+fn named(seen: &CauseSeen, code: &str) -> bool {
+    seen.code.as_deref() == Some(code)
 }
 
 /// Polls `f` every 500 ms until it answers Ok; panics with the last reason after `bound`.
@@ -125,6 +146,9 @@ fn total(offsets: &BTreeMap<(String, i32), i64>) -> i64 {
     offsets.values().sum()
 }
 
+mod database;
 mod faults;
 mod job;
+mod jobmanager;
 mod metrics;
+mod soak;

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pipeline_tests::flink_stub::request_path;
 use pipeline_tests::{Answer, DatasourceConfig, PluginHost, Query};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -27,16 +28,10 @@ async fn flink_stub(tm: &'static str, delay: Duration) -> String {
 }
 
 async fn serve(mut socket: TcpStream, tm: &'static str, delay: Duration) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("/");
+    let Some(path) = request_path(&mut socket).await else {
+        return;
+    };
+    let path = path.as_str();
     let (status, body) = if path == "/config" {
         (200, r#"{"flink-version":"2.3.0"}"#.to_string())
     } else if path == "/jobs/overview" {

@@ -7,8 +7,9 @@
 //! members), committed offsets and lag as Kafka's own `kafka-consumer-groups` reads them, groups
 //! named in the query or the datasource, cluster health and the editor's resources (topics,
 //! groups with their state), replication (a stopped broker's under-replicated partitions),
-//! security (SASL_SSL/SCRAM, TLS with the wrong CA), and a whole cluster going down and coming
-//! back. Expected values come from Kafka's tools and ZooKeeper, read at the same moment, not from
+//! security (SASL_SSL/SCRAM, TLS with the wrong CA), a whole cluster going down and coming
+//! back, and failures shown rather than hidden (a refused connection said at once, a hung
+//! coordinator). Expected values come from Kafka's tools and ZooKeeper, read at the same moment, not from
 //! what the test wrote. The one thing only the mock can do here, count the requests of one
 //! snapshot, stays in `kafka_requests_mock.rs`.
 //!
@@ -207,6 +208,8 @@ impl Subscriber {
 }
 
 mod cluster;
+mod failures;
+mod flink_stub;
 mod groups;
 mod lag;
 mod outage;

@@ -219,3 +219,79 @@ async fn a_topic_deleted_while_queries_run_never_fails_them() {
     );
     eprintln!("{} queries ran through the deletion", answers.len());
 }
+
+/// The coordinator of a group stopped (a clean shutdown: Kafka moves the group's
+/// `__consumer_offsets` partition to another broker, which loads it): every answer meanwhile is
+/// a partial one, the moved group whole with its real lag or its own row saying why not, the
+/// group on another coordinator always whole; and the moved group is whole again on its new
+/// coordinator within the bound.
+#[tokio::test]
+async fn a_moved_coordinator_leaves_the_group_its_own_row_until_it_is_whole_again() {
+    let _exclusive = FAULTS.write().await;
+    let _restore = RestoreCluster;
+    let kafka = &kafka_bed().kafka;
+    kafka.create_topic("moved-orders", 3, 3);
+    produce("moved-orders", 0, 9);
+    let coordinator = |g: &str| kafka.describe_group_state(g).coordinator;
+    commit("moved-reader", &[("moved-orders", 0, 4)]);
+    let moved_from = coordinator("moved-reader").expect("the group's coordinator");
+    // A second group on another coordinator, to see that it is unaffected.
+    let steady = (0..20)
+        .map(|i| format!("steady-reader-{i}"))
+        .find(|g| {
+            commit(g, &[("moved-orders", 0, 6)]);
+            coordinator(g).is_some_and(|c| c != moved_from)
+        })
+        .expect("a group on another coordinator");
+    let ds = plaintext_datasource();
+    let host = PluginHost::start().await;
+    let query = json!({"groups": ["moved-reader", steady], "topic": "moved-orders"});
+    kafka.stop_broker(moved_from);
+    let started = Instant::now();
+    let mut said_why = Vec::new();
+    loop {
+        let answer = host.query_one(&ds, "consumerLag", query.clone()).await;
+        assert!(
+            answer.error.is_empty(),
+            "a partial answer, not a failed query: {answer:#?}"
+        );
+        let groups = answer.frame("groups");
+        let other = groups.find_row("group", &steady).expect("the steady group");
+        assert_eq!(int(&other["lag"]), Some(3), "unaffected: {other:?}");
+        let moved = groups
+            .find_row("group", "moved-reader")
+            .expect("the moved group's row");
+        if int(&moved["lag"]) == Some(5) {
+            break;
+        }
+        // Not whole: no lag made up, and the reason says it is the coordinator or the time.
+        assert!(
+            moved["lag"].is_null(),
+            "a wrong lag while moving: {moved:?}"
+        );
+        let reason = moved["reason"].as_str().unwrap_or_default().to_string();
+        assert!(
+            reason.contains("coordinator") || reason.contains("in time"),
+            "{reason}"
+        );
+        said_why.push(reason);
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "still not whole after 60 s: {said_why:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let took = started.elapsed();
+    let moved_to = coordinator("moved-reader");
+    assert!(
+        moved_to.is_some_and(|c| c != moved_from),
+        "moved to {moved_to:?}"
+    );
+    eprintln!(
+        "coordinator {moved_from} stopped: the group whole again on {moved_to:?} after {:.1} s; \
+         meanwhile {} answers said why not: {:?}",
+        took.as_secs_f64(),
+        said_why.len(),
+        said_why.first()
+    );
+}

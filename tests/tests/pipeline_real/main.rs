@@ -2,13 +2,16 @@
 //! Kafka 3.7.1 (3 brokers), the real Flink 2.3 cluster running `roas-attribution` (Flink SQL,
 //! the Kafka connector's source under group `roas-attribution`, JDBC sink), PostgreSQL, and the
 //! generator producing all the time. Nothing here is a mock or a hand-made answer: the group,
-//! its offsets and the job graph are what the pipeline itself made.
+//! its offsets and the job graph are what the pipeline itself made. The root cause is checked
+//! here on the healthy pipeline (none) and on a cancelled job (the job, its group a victim);
+//! the other faults' root causes are checked where `bed_pipeline` makes them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use pipeline_tests::bed::assembly::{shared, Bed};
 use pipeline_tests::bed::roas::{GROUP, JOB_NAME, TOPICS};
+use pipeline_tests::cause_watch::{roas_datasource, until_cause, DATABASE};
 use pipeline_tests::{Answer, DatasourceConfig, DecodedFrame, PluginHost};
 use serde_json::{json, Value};
 
@@ -259,6 +262,42 @@ async fn the_jobs_group_lag_equals_kafkas_tool_once_the_generator_stops() {
     let lag: i64 = truth.iter().filter_map(|r| r.lag).sum();
     let row = answer.frame("groups").find_row("group", GROUP).unwrap();
     assert_eq!(row["lag"].as_i64(), Some(lag), "{row:?}");
+}
+
+/// The healthy pipeline, as the on-call engineer should find it: all green, no root cause, no
+/// victims, the database judged by its sink.
+#[tokio::test]
+async fn the_healthy_pipeline_is_all_green_with_no_root_cause() {
+    let _shared = GENERATOR.read().await;
+    let host = PluginHost::start().await;
+    let ds = roas_datasource(&bed().kafka().bootstrap(), &bed().roas.flink().rest_url());
+    let (seen, after) = until_cause(&host, &ds, "all green", SETTLE_BOUND, |c| {
+        c.green() && linked_rows(&c.rows)
+    })
+    .await;
+    assert!(seen.victims.is_empty() && seen.nodes.is_empty(), "{seen:?}");
+    let db = seen.titled(DATABASE).expect("the database node");
+    assert_eq!(db["health"], "ok", "{db:?}");
+    assert!(
+        db["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("takes the writes of"),
+        "{db:?}"
+    );
+    eprintln!(
+        "root cause: healthy pipeline: all {} nodes green after {:.0} s",
+        seen.rows.len(),
+        after.as_secs_f64()
+    );
+}
+
+/// The description's topics, group, job and database are all drawn.
+fn linked_rows(rows: &[HashMap<String, Value>]) -> bool {
+    let has = |id: &str| rows.iter().any(|r| r["id"] == id);
+    TOPICS.iter().all(|t| has(&format!("kafka/topic/{t}")))
+        && has(&group_id())
+        && rows.iter().any(|r| r["title"] == DATABASE)
 }
 
 mod consumer_status;

@@ -2,6 +2,7 @@
 
 use grafana_plugin_sdk::data::{Frame, VisType};
 use pipeline_model::frame_contract::{detail_field, edge_fields, frames, node_fields};
+use pipeline_model::node_stats::units;
 use pipeline_model::Thresholds;
 use serde_json::json;
 
@@ -41,11 +42,11 @@ pub async fn job_graph(
         .opt(&detail_field("recordsIn"), |r| {
             r.vertex.records_in_per_second
         })
-        .shown("Records in", Some("reqps"))
+        .shown("Records in", Some(units::RECORDS_PER_SECOND))
         .opt(&detail_field("recordsOut"), |r| {
             r.vertex.records_out_per_second
         })
-        .shown("Records out", Some("reqps"))
+        .shown("Records out", Some(units::RECORDS_PER_SECOND))
         .col(&detail_field("bottleneck"), |r| r.a.is_bottleneck)
         .shown("Bottleneck", None)
         .col(&detail_field("reason"), |r| r.a.verdict.reason.clone())

@@ -46,6 +46,9 @@ pub async fn jobs(
             .map(|a| a.checkpoints.health.as_str())
             .into_field("checkpointStatus")])
         .opt("lastException", |j| j.last_exception.clone())
+        .opt("unread", |j| {
+            (!j.unread.is_empty()).then(|| j.unread.join("; "))
+        })
         .frame("jobs")
         .with_metadata(meta(&snap, json!({})));
     Ok(vec![frame])

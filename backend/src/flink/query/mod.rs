@@ -11,7 +11,7 @@ pub mod listings;
 mod task_managers;
 mod watermarks;
 
-use grafana_plugin_sdk::data::{Field, Metadata};
+use grafana_plugin_sdk::data::{Field, Metadata, Notice, Severity};
 use grafana_plugin_sdk::prelude::*;
 use pipeline_model::Thresholds;
 use regex::Regex;
@@ -51,14 +51,14 @@ fn pattern(field: &str, value: &Option<String>) -> Result<Option<Regex>, QueryEr
         .map_err(|e| QueryError::InvalidQuery(format!("field `{field}`: not a valid regex: {e}")))
 }
 
-/// A query's job and vertex selection, parsed once.
-struct Selection {
+/// A query's job and vertex selection, parsed once (a bad regex is the query's error).
+pub struct Selection {
     job: Option<Regex>,
     vertex: Option<Regex>,
 }
 
 impl Selection {
-    fn of(q: &FlinkQuery) -> Result<Selection, QueryError> {
+    pub fn of(q: &FlinkQuery) -> Result<Selection, QueryError> {
         Ok(Selection {
             job: pattern("job", &q.job)?,
             vertex: pattern("vertex", &q.vertex)?,
@@ -102,14 +102,22 @@ async fn refresh(
 
 /// How the snapshot was fetched, in every frame's `meta.custom`.
 fn meta(snap: &FlinkSnapshot, extra: serde_json::Value) -> Metadata {
-    custom_meta(
+    let mut meta = custom_meta(
         json!({
             "snapshotMs": snap.elapsed.as_secs_f64() * 1000.0,
             "requests": snap.requests,
             "concurrency": snapshot::CONCURRENCY,
         }),
         extra,
-    )
+    );
+    // A partial answer says what is missing where Grafana shows it: a warning on the panel.
+    let unread = snap.all_unread();
+    if !unread.is_empty() {
+        let mut notice = Notice::new(format!("partial answer: {}", unread.join("; ")));
+        notice.severity = Some(Severity::Warning);
+        meta.notices = Some(vec![notice]);
+    }
+    meta
 }
 
 /// One row per selected vertex, with its job and assessment.

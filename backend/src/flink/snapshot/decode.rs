@@ -1,7 +1,9 @@
 //! What the Flink REST answers mean: the job graph's edges, a vertex's backpressure and
 //! watermark, a job's checkpoint facts and its last exception.
 
-use super::{CheckpointFacts, CompletedCheckpoint, Edge, SubtaskLoad, VertexSnapshot};
+use super::{
+    CheckpointFacts, CompletedCheckpoint, Edge, SubtaskLoad, TaskManagerSnapshot, VertexSnapshot,
+};
 use crate::flink::model;
 
 /// Flink's `Long.MIN_VALUE` watermark: the vertex has not received a watermark yet.
@@ -104,6 +106,19 @@ pub(super) fn last_exception(e: &model::Exceptions) -> Option<String> {
         .filter(|l| !l.trim().is_empty())
         .unwrap_or(&entry.exception_name);
     Some(first_line.chars().take(MAX_EXCEPTION_CHARS).collect())
+}
+
+/// `GET /taskmanagers`: each TaskManager and its slots (its metrics come in round 2).
+pub fn task_managers_of(list: model::TaskManagers) -> Vec<TaskManagerSnapshot> {
+    list.taskmanagers
+        .into_iter()
+        .map(|t| TaskManagerSnapshot {
+            id: t.id,
+            slots: t.slots_number,
+            free_slots: t.free_slots,
+            ..Default::default()
+        })
+        .collect()
 }
 
 #[cfg(test)]

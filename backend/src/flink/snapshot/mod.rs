@@ -11,10 +11,12 @@ use super::client::{FlinkClient, FlinkError};
 use super::model;
 
 mod decode;
+pub mod finished;
 mod requests;
 
-pub use decode::{apply_backpressure, checkpoint_facts, edges_of, min_watermark};
-use requests::{apply, apply_vertex, ask_all, Request};
+pub use decode::{apply_backpressure, checkpoint_facts, edges_of, min_watermark, task_managers_of};
+use requests::ask_all;
+pub use requests::{apply, apply_vertex, Reply, Request};
 
 /// Requests in flight at once during a refresh.
 pub const CONCURRENCY: usize = 8;
@@ -70,9 +72,22 @@ pub struct FlinkSnapshot {
     pub fetched_at_ms: i64,
     pub elapsed: Duration,
     pub requests: usize,
+    /// Cluster-level requests Flink failed to answer (the TaskManagers), why.
+    pub unread: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+impl FlinkSnapshot {
+    /// Every unread part, the cluster's then each job's: what a frame's notice lists.
+    pub fn all_unread(&self) -> Vec<&str> {
+        self.unread
+            .iter()
+            .chain(self.jobs.iter().flat_map(|j| &j.unread))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSnapshot {
     pub id: String,
     pub name: String,
@@ -85,9 +100,12 @@ pub struct JobSnapshot {
     pub edges: Vec<Edge>,
     pub checkpoints: Option<CheckpointFacts>,
     pub last_exception: Option<String>,
+    /// What Flink failed to answer about this job in this refresh, one sentence per request
+    /// (the rest of the job is read): a partial answer, not a failed query.
+    pub unread: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct VertexSnapshot {
     pub id: String,
     pub name: String,
@@ -104,6 +122,9 @@ pub struct VertexSnapshot {
     pub watermark_ms: Option<i64>,
     /// How many input watermarks Flink reported (0 for sources, which have no input).
     pub watermark_inputs: usize,
+    /// When the watermarks were read (local clock, ms): their lag is measured from then, not
+    /// from the start of the refresh, which may be seconds earlier on a busy JobManager.
+    pub watermark_read_ms: Option<i64>,
     pub records_in_per_second: Option<f64>,
     pub records_out_per_second: Option<f64>,
 }
@@ -167,6 +188,25 @@ pub fn selects(filter: Option<&Regex>, id: &str, name: &str) -> bool {
     filter.is_none_or(|r| r.is_match(name) || r.is_match(id))
 }
 
+/// The jobs of the overview that `job_filter` selects, by name then id: what round 1 asks about.
+pub fn jobs_of(overview: model::JobsOverview, job_filter: Option<&Regex>) -> Vec<JobSnapshot> {
+    let mut jobs: Vec<JobSnapshot> = overview
+        .jobs
+        .into_iter()
+        .filter(|j| selects(job_filter, &j.jid, &j.name))
+        .map(|j| JobSnapshot {
+            id: j.jid,
+            name: j.name,
+            state: j.state,
+            start_time_ms: j.start_time,
+            duration_ms: j.duration,
+            ..Default::default()
+        })
+        .collect();
+    jobs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    jobs
+}
+
 /// Refresh the jobs `job_filter` selects, [`CONCURRENCY`] requests at a time.
 pub async fn fetch(
     client: &FlinkClient,
@@ -190,24 +230,23 @@ pub async fn fetch_with(
     } else {
         model::JobsOverview::default()
     };
-    let mut jobs: Vec<JobSnapshot> = overview
-        .jobs
-        .into_iter()
-        .filter(|j| selects(job_filter, &j.jid, &j.name))
-        .map(|j| JobSnapshot {
-            id: j.jid,
-            name: j.name,
-            state: j.state,
-            start_time_ms: j.start_time,
-            duration_ms: j.duration,
-            ..Default::default()
-        })
-        .collect();
-    jobs.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    let finished = client.finished_jobs();
+    if parts.jobs {
+        finished.retain_listed(overview.jobs.iter().map(|j| j.jid.as_str()));
+    }
+    let mut jobs = jobs_of(overview, job_filter);
+    // Ended jobs already read whole are taken as read, not asked again.
+    let mut remembered = vec![false; jobs.len()];
+    for (job, known) in jobs.iter_mut().zip(&mut remembered) {
+        if let Some(read) = finished.get(job, parts) {
+            *job = read;
+            *known = true;
+        }
+    }
 
     // Round 1: what each job is made of, plus the job-level facts.
     let mut round1 = Vec::new();
-    for j in 0..jobs.len() {
+    for j in (0..jobs.len()).filter(|j| !remembered[*j]) {
         round1.push(Request::Detail(j));
         if parts.checkpoints {
             round1.push(Request::Checkpoints(j));
@@ -221,8 +260,18 @@ pub async fn fetch_with(
     }
     let mut requests = usize::from(parts.jobs) + round1.len();
     let mut task_managers = Vec::new();
-    for (request, reply) in ask_all(client, &jobs, &[], round1, concurrency).await? {
-        apply(&mut jobs, &mut task_managers, request, reply);
+    let mut unread = Vec::new();
+    for (request, reply, _) in ask_all(client, &jobs, &[], round1, concurrency).await? {
+        match reply {
+            Ok(reply) => apply(&mut jobs, &mut task_managers, request, reply),
+            Err(e) => note_unread(&mut jobs, &mut unread, request, e),
+        }
+    }
+
+    for (job, known) in jobs.iter().zip(&remembered) {
+        if !known {
+            finished.keep(job, parts);
+        }
     }
 
     // Round 2: per vertex and per TaskManager.
@@ -245,8 +294,18 @@ pub async fn fetch_with(
     }
     round2.extend((0..task_managers.len()).map(Request::TaskManagerMetrics));
     requests += round2.len();
-    for (request, reply) in ask_all(client, &jobs, &task_managers, round2, concurrency).await? {
-        apply_vertex(&mut jobs, &mut task_managers, request, reply);
+    for (request, reply, at_ms) in
+        ask_all(client, &jobs, &task_managers, round2, concurrency).await?
+    {
+        match reply {
+            Ok(reply) => {
+                apply_vertex(&mut jobs, &mut task_managers, request, reply);
+                if let Request::Watermarks(j, v) = request {
+                    jobs[j].vertices[v].watermark_read_ms = Some(at_ms);
+                }
+            }
+            Err(e) => note_unread(&mut jobs, &mut unread, request, e),
+        }
     }
 
     Ok(FlinkSnapshot {
@@ -255,7 +314,21 @@ pub async fn fetch_with(
         fetched_at_ms,
         elapsed: started.elapsed(),
         requests,
+        unread,
     })
+}
+
+/// Files the error of one request under its job (or the cluster, for TaskManager requests).
+fn note_unread(
+    jobs: &mut [JobSnapshot],
+    cluster: &mut Vec<String>,
+    request: Request,
+    error: SnapshotError,
+) {
+    match request.job() {
+        Some(j) => jobs[j].unread.push(error.to_string()),
+        None => cluster.push(error.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -4,15 +4,16 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::decode::{
-    apply_backpressure, checkpoint_facts, edges_of, last_exception, min_watermark,
+    apply_backpressure, checkpoint_facts, edges_of, last_exception, min_watermark, task_managers_of,
 };
 use super::{JobSnapshot, SnapshotError, TaskManagerSnapshot, VertexSnapshot};
 use crate::flink::client::{FlinkClient, FlinkError};
 use crate::flink::model;
 
-/// One REST request of a refresh; indexes point into the snapshot's jobs/vertices/TaskManagers.
+/// One REST request of a refresh; indexes point into the snapshot's jobs/vertices/TaskManagers
+/// (valid ones: the refresh made them from the snapshot it applies the answers to).
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Request {
+pub enum Request {
     Detail(usize),
     Checkpoints(usize),
     Exceptions(usize),
@@ -23,7 +24,22 @@ pub(super) enum Request {
     TaskManagerMetrics(usize),
 }
 
-pub(super) enum Reply {
+impl Request {
+    /// The index of the job the request reads, if it reads one.
+    pub fn job(self) -> Option<usize> {
+        match self {
+            Request::Detail(j)
+            | Request::Checkpoints(j)
+            | Request::Exceptions(j)
+            | Request::Backpressure(j, _)
+            | Request::Watermarks(j, _)
+            | Request::Rates(j, _) => Some(j),
+            Request::TaskManagers | Request::TaskManagerMetrics(_) => None,
+        }
+    }
+}
+
+pub enum Reply {
     Detail(model::JobDetail),
     Checkpoints(model::Checkpoints),
     Exceptions(model::Exceptions),
@@ -36,22 +52,42 @@ pub(super) enum Reply {
 const TASK_MANAGER_METRICS: &str =
     "Status.JVM.Memory.Heap.Used,Status.JVM.Memory.Heap.Max,Status.JVM.CPU.Load";
 
+/// One request's answer, and when it came (local clock, ms).
+type Answered = (Request, Result<Reply, SnapshotError>, i64);
+
+/// Runs `requests`, [`super::CONCURRENCY`] at a time. An error that means Flink as a whole cannot
+/// be read (unreachable, timed out, refused credentials) ends the refresh; an error of one path
+/// (a job gone, a vertex answering HTTP 500 while it starts) is returned beside its request, so
+/// that one job's or vertex's failure is a partial answer.
 pub(super) async fn ask_all(
     client: &FlinkClient,
     jobs: &[JobSnapshot],
     task_managers: &[TaskManagerSnapshot],
     requests: Vec<Request>,
     concurrency: usize,
-) -> Result<Vec<(Request, Reply)>, SnapshotError> {
+) -> Result<Vec<Answered>, SnapshotError> {
     futures::stream::iter(requests)
         .map(|r| async move {
-            ask(client, jobs, task_managers, r)
-                .await
-                .map(|reply| (r, reply))
+            match ask(client, jobs, task_managers, r).await {
+                Err(e) if !of_one_path(&e) => Err(e),
+                answer => Ok((r, answer, chrono::Utc::now().timestamp_millis())),
+            }
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await
+}
+
+/// True for an error that concerns the one path asked, not the whole JobManager.
+fn of_one_path(e: &SnapshotError) -> bool {
+    match e {
+        SnapshotError::JobGone { .. } => true,
+        SnapshotError::Flink(FlinkError::Status { status, .. }) => {
+            !matches!(status, 401 | 403 | 407)
+        }
+        SnapshotError::Flink(FlinkError::NotJson { .. }) => true,
+        SnapshotError::Flink(_) => false,
+    }
 }
 
 async fn ask(
@@ -81,16 +117,7 @@ async fn ask(
             task_managers[t].id
         ),
     };
-    let job = match r {
-        Request::TaskManagers => None,
-        Request::Detail(j)
-        | Request::Checkpoints(j)
-        | Request::Exceptions(j)
-        | Request::Backpressure(j, _)
-        | Request::Watermarks(j, _)
-        | Request::Rates(j, _) => Some(job_of(j)),
-        Request::TaskManagerMetrics(_) => None,
-    };
+    let job = r.job().map(job_of);
     let gone = |e: FlinkError| match (&e, job) {
         (FlinkError::Status { status: 404, .. }, Some(job)) => SnapshotError::JobGone {
             job: format!("`{}` ({})", job.name, job.id),
@@ -104,17 +131,7 @@ async fn ask(
         Request::Exceptions(_) => Reply::Exceptions(client.get_json(&path).await.map_err(gone)?),
         Request::TaskManagers => {
             let list: model::TaskManagers = client.get_json(&path).await?;
-            Reply::TaskManagers(
-                list.taskmanagers
-                    .into_iter()
-                    .map(|t| TaskManagerSnapshot {
-                        id: t.id,
-                        slots: t.slots_number,
-                        free_slots: t.free_slots,
-                        ..Default::default()
-                    })
-                    .collect(),
-            )
+            Reply::TaskManagers(task_managers_of(list))
         }
         Request::Backpressure(..) => {
             Reply::Backpressure(client.get_json(&path).await.map_err(gone)?)
@@ -126,7 +143,9 @@ async fn ask(
     })
 }
 
-pub(super) fn apply(
+/// Applies one round-1 answer (detail, checkpoints, exceptions, TaskManagers) to the snapshot;
+/// pure, so that any answer Flink may give is fuzzed (`fuzz/fuzz_targets/flink_answers.rs`).
+pub fn apply(
     jobs: &mut [JobSnapshot],
     task_managers: &mut Vec<TaskManagerSnapshot>,
     request: Request,
@@ -161,7 +180,8 @@ pub(super) fn apply(
     }
 }
 
-pub(super) fn apply_vertex(
+/// Applies one round-2 answer (a vertex's load, watermarks or rates, a TaskManager's metrics).
+pub fn apply_vertex(
     jobs: &mut [JobSnapshot],
     task_managers: &mut [TaskManagerSnapshot],
     request: Request,

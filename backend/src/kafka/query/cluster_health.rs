@@ -56,7 +56,9 @@ pub async fn cluster_health(
         .col("underReplicated", |t| t.under_replicated)
         .col("offline", |t| t.offline)
         .col("status", |t| {
-            rules::topic(t.under_replicated, t.offline).health.as_str()
+            rules::topic(t.under_replicated, t.offline, &t.out_of_sync)
+                .health
+                .as_str()
         })
         .frame("topics");
     Ok(vec![summary, brokers, topics])

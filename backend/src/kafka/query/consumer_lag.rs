@@ -47,8 +47,8 @@ fn partitions_frame(snap: &LagSnapshot, statuses: &status::Statuses) -> Frame {
     let by_name: HashMap<&str, &GroupInfo> =
         snap.groups.iter().map(|g| (g.name.as_str(), g)).collect();
     Columns::over(p)
-        .col("group", |r| r.group.clone())
-        .col("topic", |r| r.topic.clone())
+        .col("group", |r| r.group.to_string())
+        .col("topic", |r| r.topic.to_string())
         .col("partition", |r| r.partition)
         .opt("committedOffset", |r| r.committed)
         .shown("Committed offset", Some("none"))
@@ -106,11 +106,8 @@ fn groups_frame(
     let mut rows_of: HashMap<&str, Vec<&PartitionLag>> = HashMap::new();
     let mut topics_of: HashMap<&str, BTreeSet<&str>> = HashMap::new();
     for r in &snap.partitions {
-        rows_of.entry(r.group.as_str()).or_default().push(r);
-        topics_of
-            .entry(r.group.as_str())
-            .or_default()
-            .insert(r.topic.as_str());
+        rows_of.entry(&*r.group).or_default().push(r);
+        topics_of.entry(&*r.group).or_default().insert(&*r.topic);
     }
     let window = client.window();
     let rows: Vec<_> = snap
@@ -137,10 +134,13 @@ fn groups_frame(
                 read_error: g.error.clone(),
             };
             let verdict = if g.committed_partitions == 0 && g.error.is_none() {
-                rules::Verdict::unknown(format!(
-                    "group {} has no committed offset on the selected topics",
-                    g.name
-                ))
+                rules::Verdict::unknown(
+                    pipeline_model::ReasonCode::GroupNoCommits,
+                    format!(
+                        "group {} has no committed offset on the selected topics",
+                        g.name
+                    ),
+                )
             } else {
                 rules::consumer_group(&facts, t)
             };
@@ -170,8 +170,8 @@ fn groups_frame(
 /// The member (client id) that holds the row's partition, if any.
 fn owner(groups: &HashMap<&str, &GroupInfo>, r: &PartitionLag) -> Option<String> {
     groups
-        .get(r.group.as_str())?
+        .get(&*r.group)?
         .assignment
-        .get(&(r.topic.clone(), r.partition))
+        .get(&(r.topic.to_string(), r.partition))
         .cloned()
 }

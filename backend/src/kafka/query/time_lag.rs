@@ -28,7 +28,7 @@ pub async fn time_lag(
     let reads: Vec<(String, i32, i64)> = unresolved
         .iter()
         .take(record_time::MAX_READS)
-        .filter_map(|p| Some((p.topic.clone(), p.partition, p.committed?)))
+        .filter_map(|p| Some((p.topic.to_string(), p.partition, p.committed?)))
         .collect();
     let budget = timeout
         .mul_f64(0.9)
@@ -45,9 +45,9 @@ pub async fn time_lag(
     };
     let now_ms = snap.at * 1000.0;
     for p in unresolved {
-        if let Some(ms) = times.get(&(p.topic.clone(), p.partition)) {
+        if let Some(ms) = times.get(&(p.topic.to_string(), p.partition)) {
             let seconds = ((now_ms - *ms as f64) / 1000.0).max(0.0);
-            let key = (p.group.clone(), p.topic.clone());
+            let key = (p.group.to_string(), p.topic.to_string());
             time_lag::fold(&mut behind, key, seconds, time_lag::RECORD_TIMESTAMP);
         }
     }

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use pipeline_model::frame_contract::{database_id, vertex_id};
-use pipeline_model::rules::Verdict;
-use pipeline_model::{Node, NodeKind, Stat, Thresholds};
+use pipeline_model::node_stats as stat;
+use pipeline_model::rules::{self, Verdict};
+use pipeline_model::{Node, NodeKind, ReasonCode, Stat, Thresholds};
 
 use super::job::vertex_kind;
 use super::kafka::{add_group, topic_node};
@@ -102,7 +103,10 @@ pub(super) fn link_kafka(
                     if let Some(node) = graph.node_mut(&gid) {
                         set_verdict(
                             node,
-                            Verdict::unknown(format!("group {} has no committed offsets", g.name)),
+                            Verdict::unknown(
+                                ReasonCode::GroupNoCommits,
+                                format!("group {} has no committed offsets", g.name),
+                            ),
                         );
                     }
                 }
@@ -151,12 +155,17 @@ pub(super) fn link_sinks(graph: &mut Graph, job: &JobFacts, link: Option<&JobLin
         let mut node = Node::new(database_id(&target), target.clone(), NodeKind::Database);
         node.subtitle = "written by Flink".into();
         if let Some(rate) = sink.records_in_per_second {
-            node.stats.push(Stat::new("records in", rate, "reqps"));
+            node.stats.push(Stat::of(stat::RECORDS_IN, rate));
         }
-        let verdict = if job.state == "RUNNING" {
-            Verdict::ok(format!("not observed directly; written by {}", sink.name))
-        } else {
-            Verdict::unknown(format!("its writer job {} is {}", job.name, job.state))
+        let sink_id = vertex_id(&job.id, &sink.id);
+        let writer = graph.node_mut(&sink_id).map(|n| Verdict {
+            health: n.health,
+            reason: n.reason.clone(),
+            codes: n.codes.clone(),
+        });
+        let verdict = match writer {
+            Some(w) => rules::database(&sink.name, &w),
+            None => Verdict::unknown(ReasonCode::NotJudged, "its writer is not drawn"),
         };
         set_verdict(&mut node, verdict);
         let did = node.id.clone();
@@ -165,7 +174,7 @@ pub(super) fn link_sinks(graph: &mut Graph, job: &JobFacts, link: Option<&JobLin
             .records_in_per_second
             .map(|r| format!("{r:.0} rec/s"))
             .unwrap_or_default();
-        graph.connect(&vertex_id(&job.id, &sink.id), &did, label);
+        graph.connect(&sink_id, &did, label);
     }
 }
 

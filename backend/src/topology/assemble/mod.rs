@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use pipeline_model::frame_contract::node_ids;
 use pipeline_model::rules::Verdict;
-use pipeline_model::{Edge, Node, NodeKind, Thresholds, Topology};
+use pipeline_model::{root_cause, Edge, Node, NodeKind, ReasonCode, Thresholds, Topology};
 
 use super::description::PipelineDescription;
 use super::facts::{FlinkFacts, KafkaFacts};
@@ -16,9 +16,10 @@ use super::facts::{FlinkFacts, KafkaFacts};
 mod job;
 mod kafka;
 mod links;
+mod unknown;
 
-use job::add_job;
-use kafka::{add_group, topic_node};
+use job::{add_job, current_jobs};
+use kafka::add_kafka_alone;
 use links::{link_kafka, link_sinks};
 
 /// Build the pipeline graph from one refresh's facts.
@@ -36,10 +37,13 @@ pub fn assemble(
             NodeKind::FlinkOperator,
         );
         node.subtitle = "unreachable".into();
-        set_verdict(&mut node, Verdict::unknown(reason.clone()));
+        set_verdict(
+            &mut node,
+            Verdict::unknown(ReasonCode::Unreachable, reason.clone()),
+        );
         graph.add(node);
     }
-    for job in &flink.jobs {
+    for job in current_jobs(&flink.jobs) {
         add_job(&mut graph, job, t);
         let link = desc.for_job(&job.id, &job.name);
         link_kafka(&mut graph, job, link, kafka, t);
@@ -47,30 +51,12 @@ pub fn assemble(
     }
     // Without Flink jobs the Kafka side is still worth drawing: every group with its topics.
     if flink.jobs.is_empty() {
-        for group in &kafka.groups {
-            for topic in &group.topics {
-                let topic_node = topic_node(topic, kafka, t);
-                let tid = topic_node.id.clone();
-                graph.add(topic_node);
-                let gid = add_group(&mut graph, group, t);
-                graph.connect(&tid, &gid, String::new());
-            }
-        }
-        if let Some(reason) = &kafka.unreachable {
-            let mut node = Node::new(node_ids::KAFKA_UNREACHABLE, "Kafka", NodeKind::KafkaTopic);
-            node.subtitle = "unreachable".into();
-            set_verdict(&mut node, Verdict::unknown(reason.clone()));
-            graph.add(node);
-            if flink.unreachable.is_some() {
-                graph.connect(
-                    node_ids::KAFKA_UNREACHABLE,
-                    node_ids::FLINK_UNREACHABLE,
-                    String::new(),
-                );
-            }
-        }
+        add_kafka_alone(&mut graph, kafka, t);
     }
-    graph.topology
+    unknown::add_unknown_kafka(&mut graph, kafka, flink);
+    let mut topology = graph.topology;
+    root_cause::mark(&mut topology);
+    topology
 }
 
 #[derive(Default)]
@@ -100,8 +86,7 @@ impl Graph {
 }
 
 fn set_verdict(node: &mut Node, v: Verdict) {
-    node.health = v.health;
-    node.reason = v.reason;
+    node.judged(v);
 }
 
 #[cfg(test)]
@@ -116,6 +101,7 @@ mod tests {
             id: id.into(),
             name: name.into(),
             parallelism: 2,
+            status: Some("RUNNING".into()),
             facts: VertexFacts {
                 backpressure: Some(bp),
                 busy: Some(busy),
@@ -159,9 +145,9 @@ mod tests {
                     lag: Some(12.0),
                     ..Default::default()
                 },
-                drain_seconds: None,
+                ..Default::default()
             }],
-            unreachable: None,
+            ..Default::default()
         }
     }
 
@@ -196,12 +182,55 @@ mod tests {
             .any(|e| e.source == "kafka/group/clickstream-consumer" && e.target == "flink/j1/v1"));
         let cause = t.bottleneck().expect("a bottleneck");
         assert_eq!(cause.title, "slow-enrich");
+        let named = t.root_cause().unwrap();
+        assert_eq!(named.code, ReasonCode::Bottleneck);
+        assert_eq!(named.victims, vec!["flink/j1/v1".to_string()]);
+        assert!(t.node("flink/j1/v1").unwrap().victim);
         assert!(t
             .node("flink/j1/v1")
             .unwrap()
             .reason
             .contains("waiting on slow-enrich"));
         assert_eq!(t.verdict(), Health::Critical);
+    }
+
+    #[test]
+    fn a_cancelled_job_replaced_by_a_new_one_is_not_drawn() {
+        let mut old = job();
+        old.id = "j0".into();
+        old.state = "CANCELED".into();
+        old.start_time_ms = 1;
+        let mut new = job();
+        new.start_time_ms = 2;
+        new.vertices[0].facts.backpressure = Some(0.0);
+        let f = FlinkFacts {
+            jobs: vec![old.clone(), new],
+            unreachable: None,
+        };
+        let t = assemble(
+            &PipelineDescription::default(),
+            &kafka(),
+            &f,
+            &Thresholds::default(),
+        );
+        assert!(t.nodes.iter().all(|n| !n.id.starts_with("flink/j0/")));
+        assert_eq!(t.verdict(), Health::Ok, "{:?}", t.root_causes);
+        assert_eq!(t.root_cause(), None);
+        // Alone, the cancelled job is drawn, and it is the root cause.
+        let t = assemble(
+            &PipelineDescription::default(),
+            &kafka(),
+            &flink(old),
+            &Thresholds::default(),
+        );
+        let cause = t.root_cause().cloned().expect("a cause");
+        assert_eq!(cause.code, ReasonCode::JobNotRunning);
+        assert_eq!(
+            cause.sentence,
+            "job clickstream is CANCELED; affects database orders-db"
+        );
+        let db = t.node("db/orders-db").unwrap();
+        assert_eq!(db.health, Health::Unknown, "{}", db.reason);
     }
 
     #[test]

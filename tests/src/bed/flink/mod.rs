@@ -269,11 +269,12 @@ impl FlinkCluster {
     }
 
     /// Resource ids of the live TaskManagers this handle started (`tm-1`, `tm-2`, ...).
+    /// The TaskManagers whose JVM runs. One that exited by itself (Flink 2.3 ends a TaskManager
+    /// whose sink failed fatally when its database went away) is forgotten here.
     pub fn taskmanager_ids(&self) -> Vec<String> {
-        lock(&self.taskmanagers)
-            .iter()
-            .map(|t| t.id.clone())
-            .collect()
+        let mut tms = lock(&self.taskmanagers);
+        tms.retain_mut(|t| t.process.running());
+        tms.iter().map(|t| t.id.clone()).collect()
     }
 
     pub fn checkpoint_dir(&self) -> PathBuf {

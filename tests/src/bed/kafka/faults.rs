@@ -99,11 +99,13 @@ impl KafkaCluster {
                     } else if !gaps.is_empty() {
                         format!("under-replicated per metadata: {gaps:?}")
                     } else {
-                        let urp = self.under_replicated_partitions();
-                        if urp.is_empty() {
-                            return;
+                        // Right after brokers come back the tool itself can fail ("The server
+                        // experienced an unexpected error"): that is "not yet", not a verdict.
+                        match self.try_under_replicated_partitions() {
+                            Ok(urp) if urp.is_empty() => return,
+                            Ok(urp) => format!("under-replicated per TopicCommand: {urp:?}"),
+                            Err(e) => format!("TopicCommand failed: {e}"),
                         }
-                        format!("under-replicated per TopicCommand: {urp:?}")
                     }
                 }
             };
@@ -120,16 +122,27 @@ impl KafkaCluster {
 
     /// `TopicCommand --describe --under-replicated-partitions` over PLAINTEXT: (topic, partition).
     pub fn under_replicated_partitions(&self) -> Vec<(String, i32)> {
-        let out = kafka_tool_ok(
-            TOPIC_COMMAND,
-            &[
-                "--bootstrap-server",
-                &self.live_bootstrap(),
-                "--describe",
-                "--under-replicated-partitions",
-            ],
-        );
-        parse_topic_partitions(&out).unwrap_or_else(|e| panic!("TopicCommand output: {e}"))
+        self.try_under_replicated_partitions()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Self::under_replicated_partitions`], with the tool's failure as an error.
+    pub fn try_under_replicated_partitions(&self) -> Result<Vec<(String, i32)>, String> {
+        let args = [
+            "--bootstrap-server",
+            &self.live_bootstrap(),
+            "--describe",
+            "--under-replicated-partitions",
+        ];
+        let out = kafka_tool(TOPIC_COMMAND, &args);
+        if !out.success {
+            return Err(format!(
+                "TopicCommand {args:?} failed ({}):\n{}",
+                out.status,
+                out.text()
+            ));
+        }
+        parse_topic_partitions(&out.stdout).map_err(|e| format!("TopicCommand output: {e}"))
     }
 
     /// Puts brokers `ids` back after a fault: resumes the paused ones, starts the stopped or

@@ -237,6 +237,7 @@ impl KafkaCluster {
             let mut st = b.state();
             st.process
                 .wait_ready(START_BOUND.saturating_sub(t2.elapsed()), || {
+                    cluster.panic_if_another_exited(b.id);
                     cluster.broker_ready(b, &all)
                 });
         }
@@ -265,6 +266,22 @@ impl KafkaCluster {
             return Err("the JMX exporter has no ReplicaManager metrics yet".into());
         }
         Ok(())
+    }
+
+    /// While one broker is awaited, a sibling that exited (a port taken, a bad config) would
+    /// only show as "broker N sees brokers [..]" at the deadline: fail at once with its own log.
+    fn panic_if_another_exited(&self, awaited: i32) {
+        for other in self.brokers.iter().filter(|o| o.id != awaited) {
+            let mut st = other.state();
+            if !st.process.running() {
+                panic!(
+                    "broker {} exited while the cluster started; log {}:\n{}",
+                    other.id,
+                    other.log.display(),
+                    st.process.log_tail(4000)
+                );
+            }
+        }
     }
 
     fn broker(&self, id: i32) -> &Broker {

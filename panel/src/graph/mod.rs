@@ -4,18 +4,33 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use pipeline_model::frame_contract::{self, edge_fields as E, frames as F, node_fields as N};
+mod stats;
+
+use pipeline_model::frame_contract::{
+    self, edge_fields as E, frames as F, node_fields as N, node_meta as M,
+};
 use pipeline_model::{Health, NodeKind};
 
 use crate::handoff::{Frame, PanelData};
 
-/// A number as Grafana displays it, with the field's display name.
+/// A number as Grafana displays it, with what it measures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
     pub label: String,
+    /// The value alone, as Grafana displays it ("97.0%").
     pub text: String,
     /// Threshold colour, when the field has thresholds.
     pub color: Option<String>,
+    /// The field the value was read from, so one number is listed once.
+    pub source: String,
+}
+
+/// A card standing for a whole Flink job (its vertices collapsed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCard {
+    /// Stable across refreshes: the smallest id of its vertices.
+    pub key: String,
+    pub vertices: usize,
 }
 
 /// Arc fractions (ok, warning, critical, unknown), as in Grafana's Node Graph.
@@ -36,9 +51,14 @@ pub struct GraphNode {
     pub arcs: [f64; 4],
     /// The frame's `color` field, used when the node has no health of its own.
     pub color: Option<String>,
+    /// Named as the root cause (the frames' `bottleneck` field).
     pub bottleneck: bool,
+    /// Unhealthy because of the root cause.
+    pub victim: bool,
     /// Row in the nodes frame (the shim resolves data links by row).
     pub row: usize,
+    /// Set on a card that stands for a collapsed Flink job.
+    pub job: Option<JobCard>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +78,8 @@ pub struct Graph {
     pub warnings: Vec<String>,
     /// Index of the nodes frame among the panel's frames (for data links).
     pub nodes_frame: usize,
+    /// The root cause in a sentence (the nodes frame's `rootCause`, else the marked node's reason).
+    pub root_cause: Option<String>,
 }
 
 impl Graph {
@@ -136,7 +158,34 @@ pub fn read_graph(data: &PanelData) -> Result<Graph, Problem> {
     if let Some((_, edges_frame)) = edges_frame {
         read_edges(edges_frame, &mut graph)?;
     }
+    read_cause(nodes_frame, &mut graph);
     Ok(graph)
+}
+
+/// Marks every node of the cause (`causeNodes`, `bottleneck` metadata) and keeps its sentence.
+fn read_cause(frame: &Frame, graph: &mut Graph) {
+    for id in frame
+        .meta(M::CAUSE_NODES)
+        .iter()
+        .chain(frame.meta(M::BOTTLENECK))
+    {
+        if let Some(n) = graph.nodes.iter_mut().find(|n| &n.id == id) {
+            n.bottleneck = true;
+        }
+    }
+    graph.root_cause = frame
+        .meta(M::ROOT_CAUSE)
+        .first()
+        .filter(|s| !s.trim().is_empty())
+        .cloned()
+        .or_else(|| {
+            let b = graph.bottleneck()?;
+            Some(if b.reason.is_empty() {
+                b.title.clone()
+            } else {
+                format!("{}: {}", b.title, b.reason)
+            })
+        });
 }
 
 fn text(frame: &Frame, name: &str, row: usize) -> String {
@@ -144,16 +193,6 @@ fn text(frame: &Frame, name: &str, row: usize) -> String {
         .field(name)
         .and_then(|f| f.column.display(row))
         .unwrap_or_default()
-}
-
-fn shown(frame: &Frame, name: &str, row: usize) -> Option<Shown> {
-    let field = frame.field(name)?;
-    let text = field.column.display(row).filter(|t| !t.is_empty())?;
-    Some(Shown {
-        label: field.label.clone(),
-        text,
-        color: field.column.color(row),
-    })
 }
 
 fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
@@ -203,9 +242,10 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
                     label,
                     text,
                     color: f.column.color(row),
+                    source: f.name.clone(),
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
         let title = text(frame, N::TITLE, row);
         seen.insert(id.clone(), graph.nodes.len());
         graph.nodes.push(GraphNode {
@@ -214,8 +254,8 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
             kind: NodeKind::parse(text(frame, N::KIND, row).trim()),
             health,
             reason: text(frame, N::REASON, row),
-            main: shown(frame, N::MAINSTAT, row),
-            secondary: shown(frame, N::SECONDARYSTAT, row),
+            main: stats::stat(frame, N::MAINSTAT, row, &details),
+            secondary: stats::stat(frame, N::SECONDARYSTAT, row, &details),
             details,
             arcs,
             color: frame
@@ -225,8 +265,10 @@ fn read_nodes(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
             bottleneck: frame
                 .field(N::BOTTLENECK)
                 .is_some_and(|f| f.column.flag(row)),
+            victim: frame.field(N::VICTIM).is_some_and(|f| f.column.flag(row)),
             row,
             id,
+            job: None,
         });
     }
     if blank > 0 {
@@ -273,8 +315,8 @@ fn read_edges(frame: &Frame, graph: &mut Graph) -> Result<(), Problem> {
                     },
                     source,
                     target,
-                    main: shown(frame, E::MAINSTAT, row),
-                    secondary: shown(frame, E::SECONDARYSTAT, row),
+                    main: stats::stat(frame, E::MAINSTAT, row, &[]),
+                    secondary: stats::stat(frame, E::SECONDARYSTAT, row, &[]),
                 });
             }
             _ => dangling.push(format!("{s} -> {t}")),
@@ -317,189 +359,4 @@ fn health_from_arcs(arcs: &[f64; 4]) -> Health {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::handoff::{Column, Field};
-
-    fn text_column(values: &[&str]) -> Column {
-        Column::Text(values.iter().map(|s| s.to_string()).collect())
-    }
-
-    fn field(name: &str, column: Column) -> Field {
-        Field {
-            name: name.into(),
-            label: name.into(),
-            column,
-        }
-    }
-
-    fn numbers(values: &[f64], unit: &str) -> Column {
-        Column::Number {
-            values: values.to_vec(),
-            display: values.iter().map(|v| format!("{v} {unit}")).collect(),
-            colors: Vec::new(),
-        }
-    }
-
-    fn one_frame(name: &str, fields: Vec<Field>) -> PanelData {
-        PanelData {
-            frames: vec![Frame {
-                name: name.into(),
-                fields,
-            }],
-            error: None,
-        }
-    }
-
-    fn topology() -> PanelData {
-        PanelData {
-            frames: vec![
-                Frame {
-                    name: "nodes".into(),
-                    fields: vec![
-                        field("id", text_column(&["t", "g", "db"])),
-                        field("title", text_column(&["orders", "enricher", ""])),
-                        field(
-                            "kind",
-                            text_column(&["kafka-topic", "consumer-group", "database"]),
-                        ),
-                        field("health", text_column(&["ok", "critical", "weird"])),
-                        field("reason", text_column(&["", "lag 5 min", ""])),
-                        field("mainstat", numbers(&[120.0, 30000.0, 1.0], "msg/s")),
-                        field("bottleneck", numbers(&[0.0, 1.0, 0.0], "")),
-                        field("detail__lag_seconds", numbers(&[0.0, 300.0, 0.0], "s")),
-                        field("arc__ok", numbers(&[1.0, 0.0, 0.0], "")),
-                        field("arc__critical", numbers(&[0.0, 1.0, 0.0], "")),
-                    ],
-                },
-                Frame {
-                    name: "edges".into(),
-                    fields: vec![
-                        field("id", text_column(&["e1", "e2", "e3"])),
-                        field("source", text_column(&["t", "g", "g"])),
-                        field("target", text_column(&["g", "db", "nowhere"])),
-                        field("mainstat", numbers(&[120.0, 118.0, 1.0], "msg/s")),
-                    ],
-                },
-            ],
-            error: None,
-        }
-    }
-
-    #[test]
-    fn reads_nodes_edges_and_their_numbers() {
-        let g = read_graph(&topology()).unwrap();
-        assert_eq!(g.nodes.len(), 3);
-        let group = &g.nodes[1];
-        assert_eq!(group.title, "enricher");
-        assert_eq!(group.kind, Some(NodeKind::ConsumerGroup));
-        assert_eq!(group.health, Health::Critical);
-        assert_eq!(group.reason, "lag 5 min");
-        assert_eq!(group.main.as_ref().unwrap().text, "30000 msg/s");
-        assert_eq!(group.details[0].label, "lag_seconds");
-        assert!(group.bottleneck);
-        assert_eq!(g.bottleneck().unwrap().id, "g");
-        // A title-less node is called by its id; an unknown health word falls back to the arcs.
-        assert_eq!(g.nodes[2].title, "db");
-        assert_eq!(g.nodes[2].health, Health::Unknown);
-        assert_eq!(g.edges.len(), 2);
-        assert_eq!((g.edges[1].source, g.edges[1].target), (1, 2));
-        assert_eq!(g.edges[0].main.as_ref().unwrap().text, "120 msg/s");
-    }
-
-    #[test]
-    fn dangling_edges_are_dropped_with_a_warning() {
-        let g = read_graph(&topology()).unwrap();
-        assert_eq!(g.warnings.len(), 1);
-        assert!(g.warnings[0].contains("g -> nowhere"), "{}", g.warnings[0]);
-    }
-
-    #[test]
-    fn a_query_error_is_shown_as_such() {
-        let data = PanelData {
-            error: Some("Flink REST at http://x:8081 refused the connection".into()),
-            ..topology()
-        };
-        let p = read_graph(&data).unwrap_err();
-        assert!(p.to_string().starts_with("The query failed: Flink REST"));
-    }
-
-    #[test]
-    fn no_frames_means_no_data() {
-        assert_eq!(read_graph(&PanelData::default()), Err(Problem::NoData));
-        let empty = PanelData {
-            frames: vec![Frame::default()],
-            error: None,
-        };
-        assert_eq!(read_graph(&empty), Err(Problem::NoData));
-    }
-
-    #[test]
-    fn an_empty_nodes_frame_says_so() {
-        let data = one_frame("nodes", vec![field("id", text_column(&[]))]);
-        assert_eq!(read_graph(&data), Err(Problem::NoNodes));
-    }
-
-    #[test]
-    fn frames_of_another_shape_name_what_was_found() {
-        let data = one_frame(
-            "A",
-            vec![
-                field("time", numbers(&[1.0], "")),
-                field("value", numbers(&[2.0], "")),
-            ],
-        );
-        let msg = read_graph(&data).unwrap_err().to_string();
-        assert!(msg.contains("no nodes frame"), "{msg}");
-        assert!(msg.contains("\"A\" (time, value)"), "{msg}");
-    }
-
-    #[test]
-    fn a_nodes_frame_without_ids_is_malformed() {
-        let data = one_frame("nodes", vec![field("title", text_column(&["x"]))]);
-        let msg = read_graph(&data).unwrap_err().to_string();
-        assert!(msg.contains("no \"id\" field (it has title)"), "{msg}");
-    }
-
-    #[test]
-    fn duplicate_and_blank_ids_are_skipped_with_warnings() {
-        let data = one_frame(
-            "nodes",
-            vec![field("id", text_column(&["a", "", "a", "b"]))],
-        );
-        let g = read_graph(&data).unwrap();
-        assert_eq!(g.nodes.len(), 2);
-        assert_eq!(g.warnings.len(), 2);
-    }
-
-    #[test]
-    fn plain_node_graph_frames_work_with_numeric_ids() {
-        let data = PanelData {
-            frames: vec![
-                Frame {
-                    name: "".into(),
-                    fields: vec![
-                        field("id", numbers(&[1.0, 2.0], "")),
-                        field("arc__warning", numbers(&[0.3, 0.0], "")),
-                        field("arc__ok", numbers(&[0.7, 1.0], "")),
-                    ],
-                },
-                Frame {
-                    name: "".into(),
-                    fields: vec![
-                        field("source", numbers(&[1.0], "")),
-                        field("target", numbers(&[2.0], "")),
-                    ],
-                },
-            ],
-            error: None,
-        };
-        let g = read_graph(&data).unwrap();
-        assert_eq!(g.nodes[0].id, "1");
-        assert_eq!(g.nodes_frame, 0);
-        assert_eq!(g.nodes[0].health, Health::Warning);
-        assert_eq!(g.nodes[1].health, Health::Ok);
-        assert_eq!(g.edges.len(), 1);
-        assert_eq!(g.edges[0].id, "1->2");
-    }
-}
+mod tests;
