@@ -26,3 +26,9 @@ pub mod plugin;
 pub mod query;
 pub mod settings;
 pub mod topology;
+
+/// Threads of tokio's blocking pool at most. Kafka's blocking work runs at most
+/// [`kafka::client::MAX_IN_FLIGHT`] at once, but a finished piece's thread may not be idle yet
+/// when the next piece starts, so twice that; and room beside it for the rest of the pool's
+/// users (the resolver of a Flink URL's host name), which a hung Kafka must not starve.
+pub const BLOCKING_THREADS: usize = 2 * kafka::client::MAX_IN_FLIGHT + 16;

@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pipeline_backend::malloc_arenas::limit();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(pipeline_backend::BLOCKING_THREADS)
         .build()?
         .block_on(run())
 }

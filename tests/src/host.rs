@@ -255,6 +255,12 @@ impl PluginHost {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// How the process ended ("exit status: 1", "signal: 6 (SIGABRT) (core dumped)"), or
+    /// `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<String> {
+        self.child.try_wait().ok().flatten().map(|s| s.to_string())
+    }
+
     pub async fn query(&self, ds: &DatasourceConfig, queries: &[Query]) -> HashMap<String, Answer> {
         let raw: Vec<_> = queries
             .iter()

@@ -265,7 +265,12 @@ async fn query_loop(
     let mut host = Arc::into_inner(host).expect("every panel's task is done");
     exited |= !host.is_running();
     let last_words = if exited {
-        last_words(&host.log())
+        // How it ended (an exit code, or the signal: SIGABRT from a failed assertion in C,
+        // SIGSEGV, SIGKILL from outside) says where to look before its log does.
+        let status = host
+            .exit_status()
+            .unwrap_or_else(|| "still running (its /proc entry could not be read)".into());
+        format!("{status}\n{}", last_words(&host.log()))
     } else {
         String::new()
     };

@@ -2,13 +2,14 @@
 //! (metadata, group discovery, end and committed offsets of every group), reused by every query
 //! until the datasource's settings change. librdkafka keeps one connection per broker open.
 
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use thiserror::Error;
+use tokio::sync::Semaphore;
 
 use pipeline_model::consumer_status::StatusHistory;
 
@@ -44,6 +45,13 @@ const WATCH_EVERY: Duration = Duration::from_millis(50);
 /// Every broker was down at librdkafka's last report, made before this call: the call is given
 /// this long to be answered (the brokers may be back) before the report is believed.
 const STALE_GRACE: Duration = Duration::from_secs(1);
+/// Blocking Kafka work running at once per client, at most. Work outlives a query that gave up
+/// (a librdkafka call runs to its own timeout), so without a bound a hung cluster asked every
+/// second would hold a thread per call until those timeouts: the rest wait, without a thread,
+/// within their query's timeout.
+pub const MAX_IN_FLIGHT: usize = 16;
+/// How often a record read waiting for its turn looks again.
+const READER_WAIT_STEP: Duration = Duration::from_millis(10);
 /// Broker failures named in one message at most.
 const MAX_NAMED: usize = 3;
 
@@ -67,6 +75,8 @@ pub struct Inner {
     watched: Mutex<Watched>,
     /// Held while the client is assigned partitions to read record timestamps.
     reader: Mutex<()>,
+    /// [`MAX_IN_FLIGHT`] permits: one per piece of blocking work, held until it ends.
+    in_flight: Arc<Semaphore>,
 }
 
 /// The datasource's Kafka client; clones share it. The background sampler holds only a weak
@@ -89,6 +99,7 @@ impl KafkaClient {
                 history: Mutex::new(StatusHistory::new(status::limits(&settings.status_window))),
                 watched: Default::default(),
                 reader: Mutex::new(()),
+                in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             }),
         };
         sampler::start(&client);
@@ -115,9 +126,19 @@ impl KafkaClient {
         lock(&self.inner.watched)
     }
 
-    /// Exclusive use of the client's assignment (see `record_time`).
-    pub fn reader_lock(&self) -> MutexGuard<'_, ()> {
-        lock(&self.inner.reader)
+    /// Exclusive use of the client's assignment (see `record_time`), waited for until
+    /// `deadline` at most: `None` when another read still holds it then. Waiting counts against
+    /// the caller's time, so reads slower than queries arrive cannot queue up without end (each
+    /// waiter holds a thread of tokio's blocking pool, and outlives the query that gave up).
+    pub fn reader_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, ()>> {
+        loop {
+            match self.inner.reader.try_lock() {
+                Ok(turn) => return Some(turn),
+                Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) if Instant::now() >= deadline => return None,
+                Err(TryLockError::WouldBlock) => std::thread::sleep(READER_WAIT_STEP),
+            }
+        }
     }
 
     /// A librdkafka error as a message that says what failed: a timeout names the time
@@ -159,10 +180,11 @@ impl KafkaClient {
         }
     }
 
-    /// Run blocking librdkafka work on tokio's blocking pool, so it never stalls the gRPC server.
-    /// Meanwhile librdkafka's reports are served: when it says every broker is down (each one
-    /// refused, unresolvable, or failing TLS or SASL), the call fails at once saying so instead
-    /// of waiting out its timeout. The work itself runs on to its own timeout, unobserved.
+    /// Run blocking librdkafka work on tokio's blocking pool, so it never stalls the gRPC server,
+    /// at most [`MAX_IN_FLIGHT`] at once. Meanwhile (also while waiting for a turn) librdkafka's
+    /// reports are served: when it says every broker is down (each one refused, unresolvable, or
+    /// failing TLS or SASL), the call fails at once saying so instead of waiting out its
+    /// timeout. The work itself runs on to its own timeout, unobserved, holding its turn.
     pub async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&KafkaClient) -> Result<T, KafkaError> + Send + 'static,
@@ -170,15 +192,26 @@ impl KafkaClient {
         // Reports queued before the call are served first, so that they count as older.
         self.serve_events();
         let started = Instant::now();
+        let mut watch = tokio::time::interval(WATCH_EVERY);
+        let turn = self.inner.in_flight.clone().acquire_owned();
+        tokio::pin!(turn);
+        let permit = loop {
+            tokio::select! {
+                permit = &mut turn => break permit.map_err(|_| {
+                    KafkaError::Partial("internal: the Kafka client is shutting down".to_string())
+                })?,
+                _ = watch.tick() => self.fail_if_down(started)?,
+            }
+        };
         let client = self.clone();
         let mut task = tokio::task::spawn_blocking(move || {
+            let _turn = permit;
             let answer = work(&client);
             if answer.is_ok() {
                 client.consumer().context().answered();
             }
             answer
         });
-        let mut watch = tokio::time::interval(WATCH_EVERY);
         loop {
             tokio::select! {
                 done = &mut task => {
@@ -186,12 +219,15 @@ impl KafkaClient {
                         KafkaError::Partial(format!("internal: Kafka task failed: {e}"))
                     })?;
                 }
-                _ = watch.tick() => {
-                    if let Some(down) = self.down_since(started) {
-                        return Err(self.brokers_down(down));
-                    }
-                }
+                _ = watch.tick() => self.fail_if_down(started)?,
             }
+        }
+    }
+
+    fn fail_if_down(&self, started: Instant) -> Result<(), KafkaError> {
+        match self.down_since(started) {
+            Some(down) => Err(self.brokers_down(down)),
+            None => Ok(()),
         }
     }
 
@@ -313,5 +349,66 @@ mod tests {
             assert!(text.contains("kafkaBootstrapServers"), "{call}: {text}");
             assert!(took < Duration::from_secs(2), "{call} call took {took:?}");
         }
+    }
+
+    /// Reads that wait for another one's turn give up at their own deadline (before, each waited
+    /// for the lock first and then took its full time, so at one query a second and reads of 5 s
+    /// the waiters, each on a blocking thread, grew without end).
+    #[test]
+    fn a_record_read_waits_for_its_turn_only_within_its_own_time() {
+        let (client, _) = refusing_client();
+        let wanted = [("orders".to_string(), 0, 5)];
+        let client = &client;
+        let took = std::thread::scope(|s| {
+            let (held, hold) = std::sync::mpsc::channel();
+            s.spawn(move || {
+                let _turn = client.reader_lock_until(Instant::now()).expect("free");
+                held.send(()).unwrap();
+                std::thread::sleep(Duration::from_secs(3));
+            });
+            hold.recv().unwrap();
+            let started = Instant::now();
+            let times =
+                super::super::record_time::timestamps(client, &wanted, Duration::from_millis(300));
+            assert!(times.is_empty(), "{times:?}");
+            started.elapsed()
+        });
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(1),
+            "a 300 ms read behind a 3 s one took {took:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_work_runs_at_most_max_in_flight_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (client, _) = refusing_client();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let calls: Vec<_> = (0..4 * MAX_IN_FLIGHT)
+            .map(|_| {
+                let (client, running, most) = (client.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    client
+                        .blocking(move |_| {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(100));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for call in calls {
+            // A refused connection may fail a call at once: that is an answer too.
+            let _ = call.await.unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=MAX_IN_FLIGHT).contains(&most),
+            "{most} pieces of Kafka work ran at once"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Read with the datasource's one client: it is assigned the partitions at those offsets (it
 //! never joins a group or commits), polled until each has answered or the time is up, and
-//! unassigned. One read at a time per client, since an assignment is the client's state.
+//! unassigned. One read at a time per client, since an assignment is the client's state; the
+//! wait for that turn is part of the read's time.
 //! Blocking: callers run it on tokio's blocking pool.
 
 use std::collections::HashMap;
@@ -29,7 +30,10 @@ pub fn timestamps(
     if wanted.is_empty() {
         return found;
     }
-    let _one_reader = client.reader_lock();
+    let deadline = Instant::now() + timeout;
+    let Some(_one_reader) = client.reader_lock_until(deadline) else {
+        return found;
+    };
     let consumer = client.consumer();
     let mut tpl = TopicPartitionList::with_capacity(wanted.len());
     for (topic, partition, offset) in wanted {
@@ -43,7 +47,6 @@ pub fn timestamps(
     if consumer.assign(&tpl).is_err() {
         return found;
     }
-    let deadline = Instant::now() + timeout;
     while found.len() < wanted.len() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
