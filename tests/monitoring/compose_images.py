@@ -46,8 +46,12 @@ IMAGES = {
         dirs={"/etc/alertmanager": "nobody", "/alertmanager": "nobody"}),
     "python": Image(
         why="the python3 running these tests (3.11 here, as the image's 3.11.10) with its standard "
-            "library; like the slim image, no wget nor curl",
-        programs={"python": sys.executable, "python3": sys.executable, "sh": "/bin/sh", "grep": "/bin/grep"},
+            "library, in a venv per container (python_image.py): pip installs into the container "
+            "alone and finds pinned requirements the test command installed from PyPI; like the "
+            "slim image, no wget nor curl",
+        programs={**{p: [sys.executable, str(HERE / "python_image.py"), "{rootfs}", p]
+                     for p in ("python", "python3", "pip", "pip3")},
+                  "sh": "/bin/sh", "grep": "/bin/grep"},
         entrypoint=(), cmd=("python3",), env={"LANG": "C.UTF-8"}),
     "postgres": Image(
         why="Debian's PostgreSQL (15 for the image's 16.4) behind the image's docker-entrypoint.sh, "

@@ -1,13 +1,13 @@
 """Services of docker-compose.monitoring.yml run natively from their own definitions, as Docker
 runs their containers (no Docker engine here; see test_compose_native.py). A container is a
 private network namespace (lo, and eth0 on the stack's compose network, compose_network.py), a
-private UTS namespace (its hostname, the service's name) and a private mount namespace where its
+private UTS namespace (its hostname, the service's name), a private PID namespace (its program is
+PID 1, with its own /proc, as a healthcheck reading /proc/1 expects) and a private mount namespace where its
 bind mounts and volumes are bound at `<rootfs><container path>`, and the network's hosts file at
 /etc/hosts; its program runs as the image's user with only the image's programs on PATH
 (compose_images.IMAGES says which native program stands in for which image, and why that is
 faithful)."""
 import glob
-import json
 import os
 import pwd
 import re
@@ -78,8 +78,6 @@ def blocker(service):
     """Why this service by itself cannot run here (its image, a key not emulated), or None."""
     if image_key(service["image"]) not in IMAGES:
         return f"no native stand-in for the image {service['image']}"
-    if "/proc/1/" in json.dumps(service, default=str):
-        return "it reads /proc/1, its PID 1: containers here share the host's PID namespace"
     unknown = set(service) - HANDLED_KEYS - IGNORED_KEYS
     return f"uses {', '.join(sorted(unknown))}, not emulated here" if unknown else None
 
@@ -211,7 +209,9 @@ class Container:
         """What runs first inside the namespaces, as root: the network, the hostname, the mounts,
         the user."""
         mount, q = tool("mount"), shlex.quote
-        lines = ["set -e", *self.network.join(self.name, self.address), f"{tool('hostname')} {q(self.name)}"]
+        lines = ["set -e", *self.network.join(self.name, self.address), f"{tool('hostname')} {q(self.name)}",
+                 # The PID namespace's own /proc, once joining the network no longer needs the host's.
+                 f"{mount} -t proc proc /proc"]
         hosts = [(self.network.hosts, Path("/etc/hosts"), True)]
         for source, point, read_only in self.binds + hosts:
             lines.append(f"{mount} --bind {q(str(source))} {q(str(point))}")
@@ -223,7 +223,8 @@ class Container:
         self._prepare()
         self._log = open(self.home / "log", "w+")
         self.proc = subprocess.Popen(
-            [tool("unshare"), "--net", "--mount", "--uts", "--fork", "--kill-child", "/bin/sh", "-c",
+            [tool("unshare"), "--net", "--mount", "--uts", "--pid", "--fork", "--kill-child",
+             "/bin/sh", "-c",
              self._script(), self.name, *self.argv()],
             env=self.env(), stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -235,7 +236,8 @@ class Container:
             self.netns = os.readlink(f"/proc/{self.proc.pid}/ns/net")
         # Held open, the namespaces outlive their processes: never another's, whatever pid is reused.
         self._ns = {option: os.open(f"/proc/{self.proc.pid}/ns/{kind}", os.O_RDONLY)  # nsenter's option: fd
-                    for option, kind in (("net", "net"), ("mount", "mnt"), ("uts", "uts"))}
+                    for option, kind in (("net", "net"), ("mount", "mnt"), ("uts", "uts"),
+                                         ("pid", "pid_for_children"))}
         # Docker watches health from the start, whoever asks and when.
         self._watcher = threading.Thread(target=lambda: setattr(self, "_health", self._watch()), daemon=True)
         self._watcher.start()

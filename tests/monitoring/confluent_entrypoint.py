@@ -58,6 +58,7 @@ SERVERS = {"kafka": ("kafka.Kafka", "-Xmx1G -Xms1G", "kafkaServer"),
 # The tool scripts on the image's PATH (those the compose file and its tests run), as in Kafka 3.7.
 TOOLS = {"kafka-broker-api-versions": ["kafka.admin.BrokerApiVersionsCommand"],
          "kafka-topics": ["org.apache.kafka.tools.TopicCommand"],
+         "kafka-get-offsets": ["org.apache.kafka.tools.GetOffsetShell"],
          "zookeeper-shell": ["org.apache.zookeeper.ZooKeeperMainWithTlsSupportForKafka", "-server"]}
 # cp-kafka's log4j.properties loggers (ZOOKEEPER_LOG4J_LOGGERS is refused: not emulated).
 KAFKA_LOGGERS = {"kafka": "INFO", "kafka.network.RequestChannel$": "WARN",

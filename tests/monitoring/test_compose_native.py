@@ -1,11 +1,11 @@
 """docker-compose.monitoring.yml run natively, the closest to `docker compose up` without a Docker
 engine: compose_native.py starts a service from its own definition as Docker would.
 
-Proven natively, for prometheus, alertmanager, alert-webhook and postgres (FIRST_SET; zookeeper
-and kafka in test_compose_native_kafka.py, KAFKA_SET):
+Proven natively, for prometheus, alertmanager, alert-webhook and postgres (FIRST_SET; zookeeper,
+kafka and roas-generator in test_compose_native_kafka.py, KAFKA_SET):
 - each starts from its own definition (entrypoint/command, environment, bind mounts and volumes
-  at their container paths, the image's user), in network, UTS and mount namespaces of its own,
-  so its `localhost` and its ports are its own, as in its container, on the stack's compose
+  at their container paths, the image's user), in network, UTS, PID and mount namespaces of its
+  own, so its `localhost`, its ports and its PID 1 are its own, as in its container, on the stack's compose
   network where every container resolves the others by service name;
 - its own healthcheck, run inside it as Docker runs it (CMD or CMD-SHELL, the container's
   environment and user, interval, timeout, retries), turns healthy; and the runner tells a failing
@@ -17,8 +17,7 @@ and kafka in test_compose_native_kafka.py, KAFKA_SET):
 
 Not proven here, and why:
 - the other services (NOT_RUNNABLE): no native stand-in for their images (Schema Registry,
-  kafka-exporter, Flink, Grafana, the build one-shots), or their definition needs what the runner
-  does not give (roas-generator: a PID namespace); fetch-jars is stood in for (ONE_SHOTS: the JMX
+  kafka-exporter, Flink, Grafana, the build one-shots); fetch-jars is stood in for (ONE_SHOTS: the JMX
   agent it downloads is put in the jars volume);
 - Prometheus alerting and Alertmanager posting to alert-webhook by service name (test_alerting.py
   runs that path on 127.0.0.1); Prometheus scraping by service name is proven on kafka and
@@ -42,15 +41,13 @@ from compose_native import compose_up, healthcheck, not_runnable, running, works
 from stack import ALERTS_YML, PROVISIONING, ROOT, depends_on, environment, interpolate, load_yaml, volumes
 
 FIRST_SET = ["prometheus", "alertmanager", "alert-webhook", "postgres"]
-KAFKA_SET = ["zookeeper", "kafka"]  # test_compose_native_kafka.py
+KAFKA_SET = ["zookeeper", "kafka", "roas-generator"]  # test_compose_native_kafka.py
 # Every other service but the ONE_SHOTS stood in for, with why it does not run here.
 NOT_RUNNABLE = {
     "plugin-build": "the Rust image building both plugins (cargo xtask dist builds them here)",
     "schema-registry": "Confluent Platform's Schema Registry image: Schema Registry is not on Maven "
                        "Central, so no native one (test_schema_registry_agent.py makes its MBeans)",
     "kafka-exporter": "no native kafka_exporter",
-    "roas-generator": "its healthcheck reads /proc/1 (PID 1 its generator, exec'd): the runner gives "
-                      "containers no PID namespace; its python image would run",
     "build-udf": "the Maven image (test_compose.py builds the same pom natively)",
     "flink-jobmanager": "the Flink image: not run from its definition yet (its docker-entrypoint "
                         "writes FLINK_PROPERTIES into the config); the bed runs Flink natively",
@@ -206,7 +203,8 @@ def test_every_service_runs_here_or_is_listed_with_why(compose):
     assert set.union(*groups) == set(compose["services"]) and sum(map(len, groups)) == len(compose["services"])
     assert not set(runs) & set(found), {name: found[name] for name in runs if name in found}
     assert set(found) == set(NOT_RUNNABLE), found
-    assert all(found.values()) and "/proc/1" in found["roas-generator"], found
+    # The runner says why from the definition alone: no stand-in for the image, or a dependency with none.
+    assert all(found.values()) and "no native stand-in" in found["flink-jobmanager"], found
 
 
 def test_the_first_sets_dependencies_are_healthy_before_it_starts(compose, stack):

@@ -1,6 +1,7 @@
-"""zookeeper and kafka of docker-compose.monitoring.yml run natively from their own definitions
-(compose_native.py; the cp images' scripts in confluent_entrypoint.py), on one compose network
-with Prometheus, as `docker compose up prometheus zookeeper kafka` would run them.
+"""zookeeper, kafka and roas-generator of docker-compose.monitoring.yml run natively from their own
+definitions (compose_native.py; the cp images' scripts in confluent_entrypoint.py, the python
+image's in python_image.py), on one compose network with Prometheus, as `docker compose up
+prometheus zookeeper kafka roas-generator` would run them.
 
 Proven here:
 - both start in depends_on order (fetch-jars' jar in the jars volume, then ZooKeeper healthy before
@@ -12,7 +13,10 @@ Proven here:
   definition, the probe's JVM loads the agent too and aborts on the port the broker holds, so
   Kafka would never turn healthy; any JVM tool in the ZooKeeper container meets the same agent;
 - a user's check: from a one-off container of the kafka service on the network (`docker compose
-  run`), a topic is created and listed through the advertised listener kafka:9092.
+  run`), a topic is created and listed through the advertised listener kafka:9092;
+- the ROAS generator starts once Kafka is healthy, installs its requirement with pip, turns healthy
+  by its own healthcheck (its PID 1 is the generator, in a PID namespace of its own) and creates
+  its three topics with the partitions its environment asks for, their offsets growing.
 
 Not proven here: the images themselves (Apache Kafka 3.7.1's jars and Debian's Java 17 behind the
 images' scripts, emulated; compose_images.IMAGES says why that is faithful), the HOST listener
@@ -30,7 +34,8 @@ from compose_native import MAX_TIMEOUT, compose_up, healthcheck
 from on_bed.probes import wait_until
 from stack import DASHBOARDS, PROVISIONING, depends_on, environment, volumes
 
-NAMES = ["prometheus", "zookeeper", "kafka"]  # Prometheus first: it scrapes while the JVMs start
+# Prometheus first: it scrapes while the JVMs start.
+NAMES = ["prometheus", "zookeeper", "kafka", "roas-generator"]
 # Gauges of an idle broker that the dashboards and alerts read.
 KAFKA_METRICS = ["kafka_server_replicamanager_underreplicatedpartitions",
                  "kafka_server_replicamanager_underminisrpartitioncount",
@@ -70,7 +75,7 @@ def agent_port(service):
     return found.group(1)
 
 
-@pytest.mark.parametrize("name", ["zookeeper", "kafka"])
+@pytest.mark.parametrize("name", ["zookeeper", "kafka", "roas-generator"])
 def test_each_turns_healthy_by_its_own_healthcheck(compose, stack, name):
     container = stack.started(name)
     assert container.healthcheck == healthcheck(compose["services"][name]["healthcheck"])
@@ -210,3 +215,32 @@ def test_prometheus_scrapes_kafka_and_zookeeper_by_service_name(stack):
     targets = wait_until("kafka and zookeeper up", probe, timeout=45, interval=2, detail=lambda: last)
     assert {t["scrapeUrl"] for t in targets.values()} == {"http://kafka:7071/metrics", "http://zookeeper:7071/metrics"}
 
+
+
+def end_offsets(stack, topics):
+    """{topic: [end offset of each partition]} from a one-off kafka container (GetOffsetShell,
+    the image's kafka-get-offsets) through kafka:9092."""
+    code, out = stack.run("kafka", ["kafka-get-offsets", "--bootstrap-server", "kafka:9092",
+                                    "--topic", "|".join(topics), "--time", "-1"], timeout=90)
+    assert code == 0, out
+    found = {}
+    for topic, partition, offset in re.findall(r"^([\w.-]+):(\d+):(\d+)$", out, re.M):
+        found.setdefault(topic, {})[int(partition)] = int(offset)
+    return {t: [found.get(t, {})[p] for p in sorted(found.get(t, {}))] for t in topics}
+
+
+def test_the_generator_is_its_pid_1_and_feeds_its_topics(compose, stack):
+    service = compose["services"]["roas-generator"]
+    assert "/proc/1/cmdline" in service["healthcheck"]["test"][1]
+    generator = stack.started("roas-generator")
+    assert generator.health().status == "healthy", f"{generator.health()}\n{generator.logs()[-3000:]}"
+    code, cmdline = generator.exec(
+        ["python", "-c", "print(open('/proc/1/cmdline').read().replace(chr(0), ' '))"], timeout=10)
+    assert code == 0 and "roas-generator.py" in cmdline and "pip" not in cmdline, cmdline
+    env = environment(service)
+    topics = ["impressions", "clicks", "conversions"]
+    first = end_offsets(stack, topics)
+    assert all(len(first[t]) == int(env["PARTITIONS"]) for t in topics), first
+    second = end_offsets(stack, topics)
+    assert sum(second["impressions"]) > sum(first["impressions"]) > 0, (first, second)
+    assert generator.running(), generator.logs()[-3000:]
