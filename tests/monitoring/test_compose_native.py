@@ -49,8 +49,9 @@ NOT_RUNNABLE = {
                        "Central, so no native one (test_schema_registry_agent.py makes its MBeans)",
     "kafka-exporter": "no native kafka_exporter",
     "build-udf": "the Maven image (test_compose.py builds the same pom natively)",
-    "flink-jobmanager": "the Flink image: not run from its definition yet (its docker-entrypoint "
-                        "writes FLINK_PROPERTIES into the config); the bed runs Flink natively",
+    "flink-jobmanager": "the Flink image: its JVM not run from its definition yet (the config its "
+                        "entrypoint writes from FLINK_PROPERTIES is, test_flink_image.py); the bed "
+                        "runs Flink natively",
     "flink-taskmanager": "the Flink image, and it waits for the JobManager",
     "flink-sql-job": "the Flink image, and it waits for Flink",
     "grafana": "Grafana's image; no native Grafana here",
