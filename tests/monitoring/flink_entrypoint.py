@@ -12,6 +12,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from compose_native import native_file
 from stack import ROOT
 
 FLINK = ROOT / ".cache/flink"
@@ -45,9 +46,8 @@ def base_options(env, hostname):
 
 
 def java():
-    found = sorted(Path("/usr/lib/jvm").glob("java-17-openjdk-*/bin/java"))
-    assert found, "Debian's openjdk-17 is not installed (the test command installs it)"
-    return str(found[-1])
+    """Debian's Java 17, as the Confluent images' stand-ins run (compose_images)."""
+    return native_file("/usr/lib/jvm/java-17-openjdk-*/bin/java")
 
 
 def classpath(workdir):
