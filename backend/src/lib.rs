@@ -20,6 +20,7 @@ pub mod flink;
 pub mod frames;
 pub mod instance;
 pub mod kafka;
+pub mod live;
 pub mod malloc_arenas;
 pub mod metrics;
 pub mod plugin;

@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
-use prometheus::{CounterVec, Encoder, HistogramOpts, HistogramVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
     queries: CounterVec,
     durations: HistogramVec,
+    live_streams: IntGauge,
+    live_pushes: CounterVec,
 }
 
 impl Metrics {
@@ -32,16 +36,33 @@ impl Metrics {
             &["query_type"],
         )
         .expect("constant metric definition");
-        registry
-            .register(Box::new(queries.clone()))
-            .expect("registered once");
-        registry
-            .register(Box::new(durations.clone()))
-            .expect("registered once");
+        let live_streams = IntGauge::new(
+            "live_streams",
+            "Grafana Live streams running now (one per channel a panel is subscribed to)",
+        )
+        .expect("constant metric definition");
+        let live_pushes = CounterVec::new(
+            Opts::new(
+                "live_pushes_total",
+                "Answers pushed over Grafana Live, by query type and outcome",
+            ),
+            &["query_type", "outcome"],
+        )
+        .expect("constant metric definition");
+        for metric in [
+            Box::new(queries.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(durations.clone()),
+            Box::new(live_streams.clone()),
+            Box::new(live_pushes.clone()),
+        ] {
+            registry.register(metric).expect("registered once");
+        }
         Metrics {
             registry,
             queries,
             durations,
+            live_streams,
+            live_pushes,
         }
     }
 
@@ -53,12 +74,34 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
+    /// A live stream started; it counts as running until the returned guard is dropped.
+    pub fn live_stream_started(&self) -> LiveStreamGuard {
+        self.live_streams.inc();
+        LiveStreamGuard(self.live_streams.clone())
+    }
+
+    pub fn observe_live_push(&self, query_type: &str, ok: bool) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.live_pushes
+            .with_label_values(&[query_type, outcome])
+            .inc();
+    }
+
     /// Prometheus text exposition of every metric.
     pub fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// Held by a running live stream; dropped with it, however it ends.
+pub struct LiveStreamGuard(IntGauge);
+
+impl Drop for LiveStreamGuard {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -96,6 +96,24 @@ describe('a live dashboard refreshes', () => {
     noCrash();
   });
 
+  test('a push over Grafana Live is taken like a refresh: the view kept, the cause written', async () => {
+    // The bed's live topology: green when the screen opened, then the push that named the
+    // lost TaskManager, through Grafana's StreamingDataFrame as the datasource configures it.
+    await mount('live:0');
+    assert.doesNotMatch(await page.locator('.pht').innerText(), /root cause/i);
+    await zoomInAndPan();
+    const view = await transform();
+    const before = await cards();
+    await refresh('live:1');
+    await shot('live-pushed-restarting');
+    const shown = (await page.locator('.pht').innerText()).replace(/\s+/g, ' ');
+    assert.match(shown, /root cause/i);
+    assert.match(shown, /restarting/, shown);
+    assert.equal(await transform(), view, 'the zoom and pan are kept');
+    assertSamePlaces(before, await cards());
+    noCrash();
+  });
+
   test('a hovered node keeps its tooltip, with the new numbers', async () => {
     await mount('pipeline');
     await node('enricher').hover();

@@ -51,10 +51,12 @@ def test_the_validator_rejects_a_broken_manifest(validator):
     assert "logos" in messages and "Pipeline_Health" in messages
 
 
-def test_datasource_declares_backend_alerting_and_its_executable():
+def test_datasource_declares_backend_alerting_streaming_and_its_executable():
     doc = manifest(DATASOURCE)
     assert doc["type"] == "datasource"
     assert doc["backend"] is True and doc["alerting"] is True
+    # Live queries stream over Grafana Live (backend/src/live.rs).
+    assert doc["streaming"] is True
     binary = DIST / DATASOURCE / f"{doc['executable']}_linux_amd64"
     assert binary.exists(), f"Grafana looks for {binary.name} next to plugin.json"
     assert os.stat(binary).st_mode & stat.S_IXUSR, "the backend binary must be executable"

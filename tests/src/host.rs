@@ -63,7 +63,7 @@ impl DatasourceConfig {
         self
     }
 
-    fn context(&self) -> PluginContext {
+    pub(crate) fn context(&self) -> PluginContext {
         PluginContext {
             org_id: 1,
             plugin_id: PLUGIN_ID.into(),
@@ -135,7 +135,7 @@ impl Answer {
 /// A running backend plugin process.
 pub struct PluginHost {
     child: Child,
-    channel: Channel,
+    pub(crate) channel: Channel,
     pub address: String,
     /// Time from spawn to the handshake line on stdout.
     pub handshake: Duration,

@@ -11,6 +11,7 @@ pub mod flink_cluster;
 pub mod flink_stub;
 pub mod host;
 pub mod kafka_mock;
+pub mod live_stream;
 pub mod panel_fixtures;
 pub mod soak;
 

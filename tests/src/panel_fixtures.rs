@@ -40,10 +40,21 @@ pub fn data_frame_dto(frame: &DecodedFrame) -> Value {
 
 /// Writes `frames` as the fixture `scenario` (`<dir>/<scenario>.json`).
 pub fn save(scenario: &str, frames: &[DecodedFrame]) {
+    let dtos: Vec<Value> = frames.iter().map(data_frame_dto).collect();
+    write(scenario, &Value::Array(dtos));
+}
+
+/// Writes a live query's first answer (as [`save`] does) and the pushes that followed it, each
+/// as the plugin sent it over Grafana Live: `{"answer": [...], "pushes": [...]}`.
+pub fn save_live(scenario: &str, answer: &[DecodedFrame], pushes: &[Value]) {
+    let answer: Vec<Value> = answer.iter().map(data_frame_dto).collect();
+    write(scenario, &json!({"answer": answer, "pushes": pushes}));
+}
+
+fn write(scenario: &str, content: &Value) {
     let dir = dir();
     fs::create_dir_all(&dir).expect("the panel fixtures' directory");
-    let dtos: Vec<Value> = frames.iter().map(data_frame_dto).collect();
-    let text = serde_json::to_string_pretty(&dtos).expect("frames as JSON");
+    let text = serde_json::to_string_pretty(content).expect("frames as JSON");
     let path = dir.join(format!("{scenario}.json"));
     fs::write(&path, text + "\n").unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }

@@ -8,6 +8,8 @@ mod alerting;
 mod cli;
 #[path = "foundation/coalesce.rs"]
 mod coalesce;
+#[path = "foundation/live.rs"]
+mod live;
 #[path = "foundation/load.rs"]
 mod load;
 #[path = "foundation/query_options.rs"]

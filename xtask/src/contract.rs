@@ -11,7 +11,9 @@ use pipeline_model::frame_contract::{
 };
 use pipeline_model::health::HEALTH_COLORS;
 use pipeline_model::thresholds::{POSITIVE, THRESHOLDS, WARNING_CRITICAL_PAIRS};
-use pipeline_model::timeouts::TIMEOUT_SECONDS;
+use pipeline_model::timeouts::{
+    LIVE_INTERVAL_DEFAULT_SECONDS, LIVE_INTERVAL_SECONDS, TIMEOUT_SECONDS,
+};
 use pipeline_model::QueryType;
 
 use crate::{root, Result};
@@ -63,11 +65,18 @@ pub fn datasource() -> String {
 
 fn timeouts() -> String {
     let (min, max) = TIMEOUT_SECONDS;
+    let (live_min, live_max) = LIVE_INTERVAL_SECONDS;
     format!(
         "\n/** The query timeouts a user may set, in seconds (`TIMEOUT_SECONDS`). */\n\
-         export const TIMEOUT_SECONDS = {{ min: {}, max: {} }} as const;\n",
+         export const TIMEOUT_SECONDS = {{ min: {}, max: {} }} as const;\n\
+         \n/** A live query's push interval, in seconds (`LIVE_INTERVAL_SECONDS`, \
+         `LIVE_INTERVAL_DEFAULT_SECONDS`). */\n\
+         export const LIVE_INTERVAL_SECONDS = {{ min: {}, max: {}, default: {} }} as const;\n",
         number(min),
-        number(max)
+        number(max),
+        number(live_min),
+        number(live_max),
+        number(LIVE_INTERVAL_DEFAULT_SECONDS)
     )
 }
 

@@ -10,6 +10,7 @@ import {
   type ComboboxOption,
   InlineField,
   InlineFieldRow,
+  InlineSwitch,
   RadioButtonGroup,
 } from '@grafana/ui';
 import React, { useEffect, useMemo, useState } from 'react';
@@ -23,6 +24,7 @@ import {
   fieldsOf,
   isJobId,
   isRunnable,
+  liveIntervalProblem,
   missingFields,
   parseJobs,
   parseNamedItems,
@@ -33,6 +35,7 @@ import {
   withJob,
   type QueryField,
 } from './queries';
+import { LIVE_INTERVAL_SECONDS } from './generated/contract';
 import { ThresholdsEditor } from './ThresholdsEditor';
 import {
   DEFAULT_THRESHOLDS,
@@ -213,6 +216,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
     ? `A group name or a regex of group names. Empty: the datasource's groups (${defaults.kafkaConsumerGroups.join(', ')}).`
     : 'A group name or a regex of group names.';
   const timeoutError = timeoutProblem(query.timeoutSeconds);
+  const intervalError = query.live ? liveIntervalProblem(query.liveIntervalSeconds) : undefined;
   const overrides = Object.keys(query.thresholds ?? {}).length;
 
   return (
@@ -308,6 +312,35 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             onBlur={runIfComplete}
           />
         </InlineField>
+        <InlineField
+          label="Live"
+          tooltip="Push a new answer over Grafana Live every interval, without the dashboard refreshing (for wall screens)"
+          htmlFor={`query-live-${query.refId}`}
+        >
+          <InlineSwitch
+            id={`query-live-${query.refId}`}
+            value={Boolean(query.live)}
+            onChange={(e) => choose({ ...query, live: e.currentTarget.checked })}
+          />
+        </InlineField>
+        {query.live && (
+          <InlineField
+            label="Every"
+            tooltip={`Seconds between pushes, ${LIVE_INTERVAL_SECONDS.min} to ${LIVE_INTERVAL_SECONDS.max}. Empty: ${LIVE_INTERVAL_SECONDS.default}.`}
+            htmlFor={`query-live-interval-${query.refId}`}
+            invalid={Boolean(intervalError)}
+            error={intervalError && `The interval ${intervalError}`}
+          >
+            <NumberInput
+              id={`query-live-interval-${query.refId}`}
+              value={query.liveIntervalSeconds}
+              placeholder={String(LIVE_INTERVAL_SECONDS.default)}
+              invalid={Boolean(intervalError)}
+              onValue={(liveIntervalSeconds) => onChange({ ...query, liveIntervalSeconds })}
+              onBlur={runIfComplete}
+            />
+          </InlineField>
+        )}
       </InlineFieldRow>
 
       <Collapse

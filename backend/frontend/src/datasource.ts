@@ -6,6 +6,7 @@ import {
 } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
+import { LIVE_STREAM_OPTIONS } from './live';
 import {
   DEFAULT_QUERY,
   RESOURCE_PATHS,
@@ -34,6 +35,9 @@ export class DataSource extends DataSourceWithBackend<PipelineQuery, PipelineOpt
     const { kafkaConsumerGroups, thresholds } = settings.jsonData ?? {};
     this.queryDefaults = { kafkaConsumerGroups, thresholds };
   }
+
+  /** A live query's frames name their Grafana Live channel; DataSourceWithBackend subscribes. */
+  streamOptionsProvider = () => LIVE_STREAM_OPTIONS;
 
   getDefaultQuery(_app: CoreApp): Partial<PipelineQuery> {
     return DEFAULT_QUERY;

@@ -2,7 +2,7 @@
 // interpolation and the parsing of the backend's resource answers.
 import type { ScopedVars } from '@grafana/data';
 
-import { TIMEOUT_SECONDS } from './generated/contract';
+import { LIVE_INTERVAL_SECONDS, TIMEOUT_SECONDS } from './generated/contract';
 
 import {
   QUERY_TYPES,
@@ -83,7 +83,15 @@ export type QueryDefaults = Pick<PipelineOptions, 'kafkaConsumerGroups' | 'thres
 
 /** A timeout the backend accepts (`TIMEOUT_SECONDS` of model/src/timeouts.rs), or why not. */
 export function timeoutProblem(seconds: number | undefined): string | undefined {
-  const { min, max } = TIMEOUT_SECONDS;
+  return outOfRange(TIMEOUT_SECONDS, seconds);
+}
+
+/** A live interval the backend accepts (`LIVE_INTERVAL_SECONDS`), or why not. */
+export function liveIntervalProblem(seconds: number | undefined): string | undefined {
+  return outOfRange(LIVE_INTERVAL_SECONDS, seconds);
+}
+
+function outOfRange({ min, max }: { min: number; max: number }, seconds: number | undefined): string | undefined {
   if (seconds === undefined || (seconds >= min && seconds <= max)) {
     return undefined;
   }
@@ -101,6 +109,9 @@ export function missingFields(query: PipelineQuery, defaults: QueryDefaults = {}
     .filter((f) => !String(query[f] ?? '').trim());
   if (timeoutProblem(query.timeoutSeconds)) {
     missing.push('timeoutSeconds');
+  }
+  if (query.live && liveIntervalProblem(query.liveIntervalSeconds)) {
+    missing.push('liveIntervalSeconds');
   }
   return missing;
 }

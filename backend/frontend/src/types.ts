@@ -40,6 +40,9 @@ export interface PipelineQuery extends DataQuery {
   metric?: HealthMetric;
   timeoutSeconds?: number;
   thresholds?: Thresholds;
+  /** Push a new answer over Grafana Live every `liveIntervalSeconds` (no dashboard refresh). */
+  live?: boolean;
+  liveIntervalSeconds?: number;
 }
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;

@@ -11,6 +11,7 @@ use grafana_plugin_sdk::data::Frame;
 use super::PipelinePlugin;
 use crate::error::{QueryError, RefIdError};
 use crate::instance::Instance;
+use crate::live::{self, LiveQuery};
 use crate::query::{self, ParsedQuery, QueryKind};
 use crate::{flink, kafka};
 
@@ -24,7 +25,9 @@ impl backend::DataService for PipelinePlugin {
         &self,
         request: backend::QueryDataRequest<Self::Query, Self>,
     ) -> Self::Stream {
-        let instance = self.instance(request.plugin_context.instance_settings.as_ref());
+        let settings = request.plugin_context.instance_settings.as_ref();
+        let instance = self.instance(settings);
+        let uid = settings.map(|s| s.uid.as_str());
         let answers: FuturesOrdered<_> = request
             .queries
             .into_iter()
@@ -33,7 +36,7 @@ impl backend::DataService for PipelinePlugin {
                     .as_ref()
                     .map(Arc::clone)
                     .map_err(QueryError::shared_copy);
-                self.answer(instance, q)
+                self.answer(instance, uid, q)
             })
             .collect();
         Box::pin(futures::stream::iter(answers.collect::<Vec<_>>().await))
@@ -44,6 +47,7 @@ impl PipelinePlugin {
     async fn answer(
         &self,
         instance: Result<Arc<Instance>, QueryError>,
+        uid: Option<&str>,
         q: DataQuery<serde_json::Value>,
     ) -> Result<DataResponse, RefIdError> {
         let ref_id = q.ref_id.clone();
@@ -52,7 +56,13 @@ impl PipelinePlugin {
         let parsed = ParsedQuery::parse(&q.query_type, &q.query);
         let kind = parsed.as_ref().map_or("invalid", |p| p.kind.name());
         let result = match parsed {
-            Ok(parsed) => self.run(instance, &parsed).await,
+            Ok(parsed) => {
+                let frames = self.run(instance, &parsed).await;
+                match (uid, parsed.live_interval()) {
+                    (Some(uid), Some(_)) => frames.map(|f| self.on_live_channels(uid, &q, f)),
+                    _ => frames,
+                }
+            }
             Err(error) => Err(error),
         };
         self.metrics
@@ -76,7 +86,30 @@ impl PipelinePlugin {
         }
     }
 
-    async fn run(
+    /// A live query's frames, each naming the channel its updates are pushed on.
+    fn on_live_channels(
+        &self,
+        uid: &str,
+        q: &DataQuery<serde_json::Value>,
+        mut frames: Vec<Frame>,
+    ) -> Vec<Frame> {
+        let key = self.live.register(
+            uid,
+            LiveQuery {
+                query_type: q.query_type.clone(),
+                json: q.query.clone(),
+            },
+        );
+        for frame in &mut frames {
+            if let Some(channel) = live::channel(uid, &key, &frame.name) {
+                frame.set_channel(channel);
+            }
+        }
+        frames
+    }
+
+    /// Run one parsed query under its timeout (the one way QueryData and live streams ask).
+    pub(super) async fn run(
         &self,
         instance: Result<Arc<Instance>, QueryError>,
         parsed: &ParsedQuery,

@@ -1,6 +1,6 @@
 //! The gRPC services Grafana calls: QueryData ([`data`]), CheckHealth and CollectMetrics
 //! ([`diagnostics`], with the component checks of "Save & test" in [`check_health`]),
-//! CallResource ([`resource`]), served by [`serve`] (which answers a query whose JSON does not
+//! CallResource ([`resource`]), the Grafana Live streams of live queries ([`stream`]), served by [`serve`] (which answers a query whose JSON does not
 //! parse on its own). Each one resolves the datasource instance, then hands off to
 //! the query, Kafka or Flink modules.
 
@@ -9,6 +9,7 @@ mod data;
 mod diagnostics;
 mod resource;
 mod serve;
+mod stream;
 
 pub use serve::serve;
 
@@ -20,6 +21,7 @@ use grafana_plugin_sdk::prelude::GrafanaPlugin;
 
 use crate::error::QueryError;
 use crate::instance::{Instance, Instances};
+use crate::live::LiveQueries;
 use crate::metrics::Metrics;
 
 pub type Settings = DataSourceInstanceSettings<serde_json::Value, HashMap<String, String>>;
@@ -34,6 +36,7 @@ pub type Settings = DataSourceInstanceSettings<serde_json::Value, HashMap<String
 pub struct PipelinePlugin {
     instances: Instances,
     metrics: Arc<Metrics>,
+    live: Arc<LiveQueries>,
 }
 
 impl PipelinePlugin {
@@ -41,6 +44,7 @@ impl PipelinePlugin {
         PipelinePlugin {
             instances: Instances::default(),
             metrics: Arc::new(Metrics::new()),
+            live: Arc::default(),
         }
     }
 

@@ -5,14 +5,14 @@
 //! that are not UTF-8) turns into a gRPC INVALID_ARGUMENT for every query beside it, with the
 //! raw query text in the message. [`CheckedQueries`] takes such queries out first and answers
 //! them itself; the rest go through the SDK's own QueryData handler unchanged. Everything else
-//! (health service, Diagnostics, Resource) is registered as the SDK registers it.
+//! (health service, Diagnostics, Resource, Stream) is registered as the SDK registers it.
 
 use std::collections::HashMap;
 
 use futures::StreamExt;
 use grafana_plugin_sdk::pluginv2::{
     self, data_server::DataServer, diagnostics_server::DiagnosticsServer,
-    resource_server::ResourceServer,
+    resource_server::ResourceServer, stream_server::StreamServer,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -38,11 +38,13 @@ pub async fn serve(
         .await;
     health.set_serving::<DataServer<CheckedQueries>>().await;
     health.set_serving::<ResourceServer<PipelinePlugin>>().await;
+    health.set_serving::<StreamServer<PipelinePlugin>>().await;
     tonic::transport::Server::builder()
         .add_service(health_service)
         .add_service(DiagnosticsServer::new(plugin.clone()))
         .add_service(DataServer::new(CheckedQueries(plugin.clone())))
-        .add_service(ResourceServer::new(plugin))
+        .add_service(ResourceServer::new(plugin.clone()))
+        .add_service(StreamServer::new(plugin))
         .serve_with_incoming(accepted)
         .await?;
     Ok(())

@@ -20,6 +20,10 @@ pub struct CommonOptions {
     pub timeout_seconds: Option<f64>,
     /// Overrides single thresholds of the datasource for this query.
     pub thresholds: Option<ThresholdOverrides>,
+    /// Answer once, then push a new answer over Grafana Live every `liveIntervalSeconds`
+    /// (see [`crate::live`]).
+    pub live: bool,
+    pub live_interval_seconds: Option<f64>,
 }
 
 /// One parsed query.
@@ -91,6 +95,13 @@ impl ParsedQuery {
                 )));
             }
         }
+        if let Some(t) = common.live_interval_seconds {
+            if let Some(problem) = pipeline_model::timeouts::live_interval_problem(t) {
+                return Err(QueryError::InvalidQuery(format!(
+                    "field `liveIntervalSeconds` {problem}"
+                )));
+            }
+        }
         let Some(query_type) = QueryType::from_name(query_type) else {
             return Err(QueryError::InvalidQuery(format!(
                 "field `queryType`: unknown query type `{query_type}`; expected one of: {}",
@@ -129,6 +140,17 @@ impl ParsedQuery {
             }
             None => Ok(datasource.clone()),
         }
+    }
+
+    /// How often a live query pushes a new answer; `None` for a query that is not live.
+    pub fn live_interval(&self) -> Option<Duration> {
+        self.common.live.then(|| {
+            Duration::from_secs_f64(
+                self.common
+                    .live_interval_seconds
+                    .unwrap_or(pipeline_model::timeouts::LIVE_INTERVAL_DEFAULT_SECONDS),
+            )
+        })
     }
 
     /// The timeout for this query: its own override, else the datasource's.
@@ -229,6 +251,32 @@ mod tests {
             .to_string();
         assert!(
             err.contains("between 0.1 and 300 seconds") && err.ends_with("got 1e-300"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_live_query_has_an_interval_in_range_and_others_none() {
+        let plain = ParsedQuery::parse("topology", &json!({})).unwrap();
+        assert_eq!(plain.live_interval(), None);
+        let live = ParsedQuery::parse("topology", &json!({"live": true})).unwrap();
+        assert_eq!(live.live_interval(), Some(Duration::from_secs(10)));
+        let every2 =
+            ParsedQuery::parse("topology", &json!({"live": true, "liveIntervalSeconds": 2}));
+        assert_eq!(
+            every2.unwrap().live_interval(),
+            Some(Duration::from_secs(2))
+        );
+        let err = ParsedQuery::parse(
+            "topology",
+            &json!({"live": true, "liveIntervalSeconds": 0.01}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.ends_with(
+                "field `liveIntervalSeconds` must be between 1 and 3600 seconds, got 0.01"
+            ),
             "{err}"
         );
     }

@@ -1,11 +1,24 @@
 // The topology frames the backend really answered on the bed (written by the bed's fault tests,
 // tests/src/panel_fixtures.rs), turned into DataFrames with @grafana/data as Grafana would, and
 // what Grafana's own formatting makes of their numbers (what the built-in Node Graph shows).
-import { type DataFrame, type DataFrameDTO, createTheme, formattedValueToString, getDisplayProcessor, toDataFrame } from '@grafana/data';
+import {
+  type DataFrame,
+  type DataFrameDTO,
+  type DataFrameJSON,
+  StreamingDataFrame,
+  createTheme,
+  dataFrameToJSON,
+  formattedValueToString,
+  getDisplayProcessor,
+  toDataFrame,
+} from '@grafana/data';
+
+import { LIVE_STREAM_OPTIONS } from '../../../backend/frontend/src/live';
 
 import { FRAMES, HEALTH_COLORS, NODE_FIELDS } from '../../../panel/shim/generated/contract';
 import brokerDown from './fixtures/backend/roas-broker-down.json';
 import healthy from './fixtures/backend/roas-healthy.json';
+import live from './fixtures/backend/roas-live.json';
 import sinkBlocked from './fixtures/backend/roas-sink-blocked.json';
 import slowOperator from './fixtures/backend/roas-slow-operator.json';
 
@@ -24,6 +37,25 @@ export function backendFrames(name: string): DataFrame[] {
     throw new Error(`no backend fixture ${name}; there are ${BACKEND_SCENARIOS.join(', ')}`);
   }
   return (dtos as DataFrameDTO[]).map((dto) => toDataFrame(dto));
+}
+
+/**
+ * A live topology query on the bed (`bed_pipeline::live`): its first answer, then the first
+ * `pushes` of what the plugin pushed over Grafana Live applied as Grafana applies them, each
+ * to the frame of its channel through StreamingDataFrame with the datasource's stream options.
+ */
+export function liveFrames(pushes: number): DataFrame[] {
+  const recorded = live as unknown as { answer: DataFrameDTO[]; pushes: DataFrameJSON[] };
+  return recorded.answer.map((dto) => {
+    const frame = toDataFrame(dto);
+    const mine = recorded.pushes.slice(0, pushes).filter((p) => p.schema?.name === frame.name);
+    if (!mine.length) {
+      return frame;
+    }
+    const streamed = StreamingDataFrame.fromDataFrameJSON(dataFrameToJSON(frame), LIVE_STREAM_OPTIONS);
+    mine.forEach((p) => streamed.push(p));
+    return streamed;
+  });
 }
 
 /** One node as the frame says it, with its headline numbers as Grafana formats them. */

@@ -1,7 +1,7 @@
 // The test page's scenarios: the frames (or error) each `mount(name)` draws.
 import { FieldType, LoadingState, type PanelData, toDataFrame } from '@grafana/data';
 
-import { backendFrames } from './backend-frames';
+import { backendFrames, liveFrames } from './backend-frames';
 import { grownPipeline, orderPipeline, syntheticPipeline, tickedPipeline, topologyFrames } from './fixtures';
 
 export function scenario(name: string): Pick<PanelData, 'series' | 'errors' | 'state'> {
@@ -95,6 +95,9 @@ export function scenario(name: string): Pick<PanelData, 'series' | 'errors' | 's
     default: {
       if (name.startsWith('backend:')) {
         return { series: backendFrames(name.slice('backend:'.length)), state: done };
+      }
+      if (name.startsWith('live:')) {
+        return { series: liveFrames(Number(name.slice('live:'.length))), state: done };
       }
       const n = Number(name.replace('synthetic:', ''));
       const p = syntheticPipeline(n);

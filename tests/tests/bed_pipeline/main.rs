@@ -150,5 +150,6 @@ mod database;
 mod faults;
 mod job;
 mod jobmanager;
+mod live;
 mod metrics;
 mod soak;

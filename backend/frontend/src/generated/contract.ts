@@ -88,3 +88,6 @@ export const HEALTH_METRICS = [
 
 /** The query timeouts a user may set, in seconds (`TIMEOUT_SECONDS`). */
 export const TIMEOUT_SECONDS = { min: 0.1, max: 300 } as const;
+
+/** A live query's push interval, in seconds (`LIVE_INTERVAL_SECONDS`, `LIVE_INTERVAL_DEFAULT_SECONDS`). */
+export const LIVE_INTERVAL_SECONDS = { min: 1, max: 3600, default: 10 } as const;
