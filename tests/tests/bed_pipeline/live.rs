@@ -132,7 +132,11 @@ fn a_live_topology_shows_a_lost_taskmanager_and_its_return_without_a_query() {
             "nodes keep their ids through the fault"
         );
         // The browser suite replays these through Grafana's StreamingDataFrame.
-        panel_fixtures::save_live("roas-live", &answer.frames, &[lost.json.clone()]);
+        panel_fixtures::save_live(
+            "roas-live",
+            &answer.frames,
+            std::slice::from_ref(&lost.json),
+        );
         bed.start_taskmanager();
         let back = until_pushed(
             &mut node_pushes,
