@@ -117,6 +117,10 @@ describe('query types and their fields', () => {
     assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', timeoutSeconds: 0 }), ['timeoutSeconds']);
     assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', timeoutSeconds: 301 }), ['timeoutSeconds']);
     assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', timeoutSeconds: 300 }), []);
+    // A live interval counts only when the query is live (LIVE_INTERVAL_SECONDS, 1 to 3600).
+    assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', live: true, liveIntervalSeconds: 0.5 }), ['liveIntervalSeconds']);
+    assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', live: true, liveIntervalSeconds: 3600 }), []);
+    assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'topology', live: false, liveIntervalSeconds: 0.5 }), []);
     assert.deepEqual(q.missingFields({ refId: 'A', queryType: 'lagg' }), ['queryType']);
     assert.equal(q.isRunnable({ refId: 'A', queryType: 'jobs' }), true);
     assert.equal(q.isRunnable({ refId: 'A', queryType: 'jobs', hide: true }), false);

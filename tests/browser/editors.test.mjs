@@ -297,6 +297,31 @@ describe('QueryEditor', () => {
   });
 });
 
+describe('QueryEditor, live', () => {
+  test('Live on: the interval appears, is checked like the backend checks it, and is saved', async () => {
+    await call('mountQuery', { queryType: 'topology' });
+    const live = page.locator('#query-live-A');
+    assert.equal(await page.locator('#query-live-interval-A').count(), 0, 'no interval while off');
+    await live.click({ force: true });
+    let r = await reported();
+    assert.equal(r.query.live, true);
+    assert.equal(r.runs.at(-1).live, true, 'switching it on runs the query, now live');
+    const every = page.locator('#query-live-interval-A');
+    assert.equal(await every.getAttribute('placeholder'), '10', 'the default interval');
+    await every.fill('0.5');
+    await every.blur();
+    assert.ok(await page.getByText('The interval must be between 1 and 3600 seconds').isVisible());
+    const runsBefore = (await reported()).runs.length;
+    await every.fill('5');
+    await every.blur();
+    r = await reported();
+    assert.equal(r.runs.length, runsBefore + 1, 'run when a valid interval is left');
+    assert.deepEqual(r.query, { refId: 'A', queryType: 'topology', live: true, liveIntervalSeconds: 5 });
+    await shot('query-live');
+    noCrash();
+  });
+});
+
 describe('VariableQueryEditor', () => {
   test('a new variable lists topics; choosing Flink jobs saves that', async () => {
     await call('mountVariable');

@@ -325,7 +325,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         </InlineField>
         {query.live && (
           <InlineField
-            label="Every"
+            label="Every (s)"
             tooltip={`Seconds between pushes, ${LIVE_INTERVAL_SECONDS.min} to ${LIVE_INTERVAL_SECONDS.max}. Empty: ${LIVE_INTERVAL_SECONDS.default}.`}
             htmlFor={`query-live-interval-${query.refId}`}
             invalid={Boolean(intervalError)}
