@@ -148,6 +148,34 @@ export const bench = {
     panel.free();
     return { ms, cards };
   },
+  /** A dashboard refresh (or a Grafana Live push) of the same graph with new numbers, after
+   * the user zoomed in: new frames handed over -> drawn -> painted, and whether the view
+   * (the viewport's transform) stayed as the user left it. */
+  async refreshOurs(n: number) {
+    const { wasm, data, host, theme } = await benchInput(n);
+    const panel = new wasm.TopologyPanel(host, () => {});
+    handOver(panel, data, everyVertex, theme);
+    panel.resize(1100, 520);
+    panel.render();
+    await painted();
+    const plus = host.querySelector<HTMLButtonElement>('.pht button[data-act=in]')!;
+    plus.click();
+    plus.click();
+    await painted();
+    const view = () => host.querySelector('.pht g.viewport')?.getAttribute('transform');
+    const before = view();
+    const p = syntheticPipeline(n);
+    p.nodes.forEach((x) => (x.mainstat += 17));
+    const next: PanelData = { ...data, series: topologyFrames(p.nodes, p.edges) };
+    const t0 = performance.now();
+    handOver(panel, next, everyVertex, theme);
+    panel.render();
+    await painted();
+    const ms = performance.now() - t0;
+    const kept = before !== undefined && view() === before;
+    panel.free();
+    return { ms, kept };
+  },
   /** dagre layout + a minimal JS SVG drawing -> first paint. */
   async fullDagre(n: number) {
     const p = syntheticPipeline(n);
