@@ -173,3 +173,45 @@ async fn channels_it_does_not_know_are_refused_with_what_to_do() {
     );
     assert!(answers["B"].error.is_empty(), "{}", answers["B"].error);
 }
+
+/// A live topology is two channels (nodes and edges), so Grafana runs two streams for it; each
+/// tick both re-run the query, and coalescing makes that one refresh of Kafka and Flink, not
+/// two. Counted by the stub Flink of `pipeline_tests::flink_stub`.
+#[tokio::test]
+async fn the_two_streams_of_a_live_topology_cost_one_refresh_per_interval() {
+    use pipeline_tests::flink_stub::{Counted, CountingFlink, ROUND};
+    let host = PluginHost::start().await;
+    let flink = CountingFlink::start(Duration::from_millis(20), 64).await;
+    // A window shorter than the interval: every tick gets fresh facts, and both streams of
+    // one tick (started a moment apart) share them.
+    let ds = DatasourceConfig::new(json!({
+        "flinkUrl": flink.url("live"),
+        "coalesceWindowSeconds": 0.5,
+    }));
+    let answer = host
+        .query_one(&ds, "topology", json!({"live": true, "liveIntervalSeconds": 1}))
+        .await;
+    let nodes = channel_path(answer.frame("nodes")).unwrap();
+    let edges = channel_path(answer.frame("edges")).unwrap();
+    let mut streams = [
+        host.run_stream(&ds, &nodes).await.unwrap(),
+        host.run_stream(&ds, &edges).await.unwrap(),
+    ];
+    const PUSHES: usize = 3;
+    for _ in 0..PUSHES {
+        for (stream, name) in streams.iter_mut().zip(["nodes", "edges"]) {
+            let frame = stream.next_frame(Duration::from_secs(5)).await.unwrap();
+            assert_eq!(frame.name, name);
+        }
+    }
+    let counted = flink.counted("live");
+    eprintln!("live: {PUSHES} ticks of 2 streams + the first answer: {counted:?}");
+    assert_eq!(
+        counted,
+        Counted {
+            requests: (1 + PUSHES) * ROUND,
+            refreshes: 1 + PUSHES
+        },
+        "one refresh for the answer, then one per tick for both streams"
+    );
+}
