@@ -189,7 +189,11 @@ async fn the_two_streams_of_a_live_topology_cost_one_refresh_per_interval() {
         "coalesceWindowSeconds": 0.5,
     }));
     let answer = host
-        .query_one(&ds, "topology", json!({"live": true, "liveIntervalSeconds": 1}))
+        .query_one(
+            &ds,
+            "topology",
+            json!({"live": true, "liveIntervalSeconds": 1}),
+        )
         .await;
     let nodes = channel_path(answer.frame("nodes")).unwrap();
     let edges = channel_path(answer.frame("edges")).unwrap();
