@@ -88,19 +88,29 @@ impl Instances {
         secure: &HashMap<String, String>,
     ) -> Result<Arc<Instance>, QueryError> {
         let (uid, updated) = key;
-        if let Some((stamp, instance)) = self.lock().get(&uid) {
-            if *stamp == updated {
-                return Ok(instance.clone());
-            }
-        }
+        let cached = self.lock().get(&uid).map(|(s, i)| (*s, i.clone()));
+        let older = match cached {
+            Some((stamp, instance)) if stamp == updated => return Ok(instance),
+            Some((stamp, _)) => updated < stamp,
+            None => false,
+        };
         let settings = DatasourceSettings::parse(json_data, secure)?;
         let instance = Arc::new(Instance::build(settings)?);
+        if older {
+            // A request still carrying settings saved before the cached ones (sent just before
+            // a save, or a live stream started earlier): answered with its own settings, and
+            // the cache never goes back, or old and new requests would rebuild it in turn.
+            return Ok(instance);
+        }
         let mut cache = self.lock();
         // Concurrent first requests (a dashboard's panels) each build one; the first stored is
         // kept, so they all share its clients, its histories and its coalesced refreshes.
         if let Some((stamp, first)) = cache.get(&uid) {
             if *stamp == updated {
                 return Ok(first.clone());
+            }
+            if *stamp > updated {
+                return Ok(instance);
             }
         }
         cache.insert(uid, (updated, instance.clone()));
@@ -111,5 +121,37 @@ impl Instances {
         // A panic while holding the lock cannot leave the map half-written (inserts are
         // single calls), so a poisoned lock is still safe to use.
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(url: &str) -> serde_json::Value {
+        json!({ "flinkUrl": url })
+    }
+
+    #[test]
+    fn a_request_with_older_settings_gets_them_and_the_cache_stays_on_the_newest() {
+        let instances = Instances::default();
+        let none = HashMap::new();
+        let get = |stamp: i64, url: &str| {
+            instances
+                .get_or_build(("ds".into(), stamp), &settings(url), &none)
+                .unwrap()
+        };
+        let a = get(1, "http://a:8081");
+        let b = get(2, "http://b:8081");
+        assert!(!Arc::ptr_eq(&a, &b));
+        let late_a = get(1, "http://a:8081");
+        assert_eq!(late_a.flink("jobs").unwrap().base_url(), "http://a:8081");
+        // B stays cached: the next request with B's stamp shares B's clients and histories.
+        assert!(Arc::ptr_eq(&get(2, "http://b:8081"), &b));
+        assert!(
+            !Arc::ptr_eq(&late_a, &a),
+            "the old one is not cached any more either"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! last one leaves; each push re-runs the query the same way QueryData does (under its
 //! timeout, through the datasource's coalescing), so ten panels on one channel cost one query.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use grafana_plugin_sdk::backend::{self, StreamPacket};
@@ -10,7 +11,9 @@ use grafana_plugin_sdk::data::{Frame, Metadata, Notice, Severity};
 use thiserror::Error;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{PipelinePlugin, Settings};
+use super::PipelinePlugin;
+use crate::error::QueryError;
+use crate::instance::Instance;
 use crate::live::LiveError;
 use crate::metrics::LiveStreamGuard;
 use crate::query::ParsedQuery;
@@ -65,7 +68,10 @@ impl backend::StreamService for PipelinePlugin {
         tracing::info!(%path, every_s = every.as_secs_f64(), "live stream started");
         let state = Pusher {
             plugin: self.clone(),
-            settings: request.plugin_context.instance_settings,
+            // Resolved once: Grafana restarts a datasource's streams when its settings are
+            // saved, and a stream asking with older settings every tick would get an instance
+            // built for it each time (`Instances::get_or_build` never caches older settings).
+            instance: self.instance(request.plugin_context.instance_settings.as_ref()),
             parsed,
             frame,
             ticks,
@@ -95,7 +101,7 @@ impl backend::StreamService for PipelinePlugin {
 /// Grafana ends the stream.
 struct Pusher {
     plugin: PipelinePlugin,
-    settings: Option<Settings>,
+    instance: Result<Arc<Instance>, QueryError>,
     parsed: ParsedQuery,
     frame: String,
     ticks: tokio::time::Interval,
@@ -108,8 +114,13 @@ impl Pusher {
     /// numbers that are no longer true.
     async fn push(&self) -> Result<StreamPacket, StreamError> {
         let plugin = &self.plugin;
+        let instance = self
+            .instance
+            .as_ref()
+            .map(Arc::clone)
+            .map_err(QueryError::shared_copy);
         let answer = plugin
-            .run(plugin.instance(self.settings.as_ref()), &self.parsed)
+            .run(instance, &self.parsed)
             .await
             .map(|frames| frames.into_iter().find(|f| f.name == self.frame));
         let frame = match answer {
