@@ -96,6 +96,18 @@ async function benchInput(n: number) {
  * show a job as one card). */
 const everyVertex: typeof defaultOptions = { ...defaultOptions, flinkJobs: 'vertices' };
 
+/** Our panel showing a synthetic pipeline of `n` nodes, painted, and its zoom-in button. */
+async function paintedOurs(n: number) {
+  const input = await benchInput(n);
+  const panel = new input.wasm.TopologyPanel(input.host, () => {});
+  handOver(panel, input.data, everyVertex, input.theme);
+  panel.resize(1100, 520);
+  panel.render();
+  await painted();
+  const plus = input.host.querySelector<HTMLButtonElement>('.pht button[data-act=in]')!;
+  return { ...input, panel, plus };
+}
+
 export const bench = {
   async layoutOurs(n: number) {
     const wasm = await loadWasm();
@@ -130,13 +142,7 @@ export const bench = {
   /** After the first paint, zoom in (the + button) until full cards appear: the cost of
    * drawing the cards in view with their text. */
   async zoomToDetailOurs(n: number) {
-    const { wasm, data, host, theme } = await benchInput(n);
-    const panel = new wasm.TopologyPanel(host, () => {});
-    handOver(panel, data, everyVertex, theme);
-    panel.resize(1100, 520);
-    panel.render();
-    await painted();
-    const plus = host.querySelector<HTMLButtonElement>('.pht button[data-act=in]')!;
+    const { host, panel, plus } = await paintedOurs(n);
     let ms = 0;
     for (let i = 0; i < 20 && !host.querySelector('.node'); i++) {
       const t0 = performance.now();
@@ -152,13 +158,7 @@ export const bench = {
    * the user zoomed in: new frames handed over -> drawn -> painted, and whether the view
    * (the viewport's transform) stayed as the user left it. */
   async refreshOurs(n: number) {
-    const { wasm, data, host, theme } = await benchInput(n);
-    const panel = new wasm.TopologyPanel(host, () => {});
-    handOver(panel, data, everyVertex, theme);
-    panel.resize(1100, 520);
-    panel.render();
-    await painted();
-    const plus = host.querySelector<HTMLButtonElement>('.pht button[data-act=in]')!;
+    const { data, host, theme, panel, plus } = await paintedOurs(n);
     plus.click();
     plus.click();
     await painted();
