@@ -88,20 +88,13 @@ impl Instances {
         secure: &HashMap<String, String>,
     ) -> Result<Arc<Instance>, QueryError> {
         let (uid, updated) = key;
-        let cached = self.lock().get(&uid).map(|(s, i)| (*s, i.clone()));
-        let older = match cached {
-            Some((stamp, instance)) if stamp == updated => return Ok(instance),
-            Some((stamp, _)) => updated < stamp,
-            None => false,
-        };
+        if let Some((stamp, instance)) = self.lock().get(&uid) {
+            if *stamp == updated {
+                return Ok(instance.clone());
+            }
+        }
         let settings = DatasourceSettings::parse(json_data, secure)?;
         let instance = Arc::new(Instance::build(settings)?);
-        if older {
-            // A request still carrying settings saved before the cached ones (sent just before
-            // a save, or a live stream started earlier): answered with its own settings, and
-            // the cache never goes back, or old and new requests would rebuild it in turn.
-            return Ok(instance);
-        }
         let mut cache = self.lock();
         // Concurrent first requests (a dashboard's panels) each build one; the first stored is
         // kept, so they all share its clients, its histories and its coalesced refreshes.
@@ -109,6 +102,9 @@ impl Instances {
             if *stamp == updated {
                 return Ok(first.clone());
             }
+            // A request still carrying settings saved before the cached ones (sent just before
+            // a save, or a live stream started earlier) is answered with its own settings, and
+            // the cache never goes back, or old and new requests would rebuild it in turn.
             if *stamp > updated {
                 return Ok(instance);
             }

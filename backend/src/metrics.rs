@@ -67,8 +67,9 @@ impl Metrics {
     }
 
     pub fn observe_query(&self, query_type: &str, took: Duration, ok: bool) {
-        let outcome = if ok { "ok" } else { "error" };
-        self.queries.with_label_values(&[query_type, outcome]).inc();
+        self.queries
+            .with_label_values(&[query_type, outcome(ok)])
+            .inc();
         self.durations
             .with_label_values(&[query_type])
             .observe(took.as_secs_f64());
@@ -81,9 +82,8 @@ impl Metrics {
     }
 
     pub fn observe_live_push(&self, query_type: &str, ok: bool) {
-        let outcome = if ok { "ok" } else { "error" };
         self.live_pushes
-            .with_label_values(&[query_type, outcome])
+            .with_label_values(&[query_type, outcome(ok)])
             .inc();
     }
 
@@ -93,6 +93,15 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// The `outcome` label of the query and push counters.
+fn outcome(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "error"
     }
 }
 

@@ -31,13 +31,7 @@ impl backend::DataService for PipelinePlugin {
         let answers: FuturesOrdered<_> = request
             .queries
             .into_iter()
-            .map(|q| {
-                let instance = instance
-                    .as_ref()
-                    .map(Arc::clone)
-                    .map_err(QueryError::shared_copy);
-                self.answer(instance, uid, q)
-            })
+            .map(|q| self.answer(super::shared(&instance), uid, q))
             .collect();
         Box::pin(futures::stream::iter(answers.collect::<Vec<_>>().await))
     }
@@ -58,8 +52,10 @@ impl PipelinePlugin {
         let result = match parsed {
             Ok(parsed) => {
                 let frames = self.run(instance, &parsed).await;
-                match (uid, parsed.live_interval()) {
-                    (Some(uid), Some(_)) => frames.map(|f| self.on_live_channels(uid, &q, f)),
+                match uid {
+                    Some(uid) if parsed.common.live => {
+                        frames.map(|f| self.on_live_channels(uid, &q, f))
+                    }
                     _ => frames,
                 }
             }

@@ -62,6 +62,14 @@ impl PipelinePlugin {
     }
 }
 
+/// A copy of a resolved instance (or of why it could not be), for each query or push using it.
+fn shared(instance: &Result<Arc<Instance>, QueryError>) -> Result<Arc<Instance>, QueryError> {
+    instance
+        .as_ref()
+        .map(Arc::clone)
+        .map_err(QueryError::shared_copy)
+}
+
 impl Default for PipelinePlugin {
     fn default() -> Self {
         Self::new()

@@ -4,7 +4,6 @@
 //! timeout, through the datasource's coalescing), so ten panels on one channel cost one query.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use grafana_plugin_sdk::backend::{self, StreamPacket};
 use grafana_plugin_sdk::data::{Frame, Metadata, Notice, Severity};
@@ -57,10 +56,11 @@ impl backend::StreamService for PipelinePlugin {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        // Registered only when live, so this interval is the query's own.
-        let every = parsed.live_interval().unwrap_or(Duration::from_secs_f64(
-            pipeline_model::timeouts::LIVE_INTERVAL_DEFAULT_SECONDS,
-        ));
+        // Only live queries are registered, so every one has its interval.
+        let every = parsed.live_interval().ok_or_else(|| LiveError::Invalid {
+            path: path.clone(),
+            reason: "the query is not live".into(),
+        })?;
         // The first push one interval after QueryData's answer; a push slower than the
         // interval delays the next instead of queueing them.
         let mut ticks = tokio::time::interval_at(Instant::now() + every, every);
@@ -114,13 +114,8 @@ impl Pusher {
     /// numbers that are no longer true.
     async fn push(&self) -> Result<StreamPacket, StreamError> {
         let plugin = &self.plugin;
-        let instance = self
-            .instance
-            .as_ref()
-            .map(Arc::clone)
-            .map_err(QueryError::shared_copy);
         let answer = plugin
-            .run(instance, &self.parsed)
+            .run(super::shared(&self.instance), &self.parsed)
             .await
             .map(|frames| frames.into_iter().find(|f| f.name == self.frame));
         let frame = match answer {
