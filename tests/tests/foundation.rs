@@ -37,9 +37,18 @@ async fn hanging_server() -> String {
 
 /// A local HTTP server that answers every request with `status` and `body`.
 async fn answering_server(status: u16, body: &'static str) -> String {
+    stoppable_answering_server(status, body).await.0
+}
+
+/// [`answering_server`] and its accept loop, which the test may abort: from then on every
+/// connection is refused.
+async fn stoppable_answering_server(
+    status: u16,
+    body: &'static str,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
@@ -52,7 +61,7 @@ async fn answering_server(status: u16, body: &'static str) -> String {
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), server)
 }
 
 /// A loopback port with nothing listening.

@@ -9,21 +9,7 @@ use tokio::task::JoinHandle;
 
 /// A Flink with no jobs, on a task the test can abort (then every connection is refused).
 async fn flink_with_no_jobs() -> (String, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = [0u8; 4096];
-            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
-            let body = r#"{"jobs":[]}"#;
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(reply.as_bytes()).await;
-        }
-    });
-    (format!("http://{addr}"), server)
+    stoppable_answering_server(200, r#"{"jobs":[]}"#).await
 }
 
 async fn live_streams_running(host: &PluginHost) -> String {
