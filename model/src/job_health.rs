@@ -243,10 +243,14 @@ fn name_bottleneck(job: &JobInput, vertices: &mut [Verdict], t: &Thresholds) -> 
     let loads: Vec<bottleneck::Load> = job
         .vertices
         .iter()
-        .map(|v| bottleneck::Load {
-            id: v.id,
-            backpressure: v.facts.backpressure,
-            busy: v.facts.busy,
+        .map(|v| {
+            // Frozen figures point at whatever was busy when Flink last refreshed them.
+            let current = v.facts.stale_for().is_none();
+            bottleneck::Load {
+                id: v.id,
+                backpressure: v.facts.backpressure.filter(|_| current),
+                busy: v.facts.busy.filter(|_| current),
+            }
         })
         .collect();
     let cause_id = bottleneck::find(&loads, &job.edges, t)?;

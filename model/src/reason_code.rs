@@ -68,6 +68,9 @@ reason_codes! {
     WatermarkBehind = "watermark-behind";
     /// The job's sources read nothing: a stalled watermark is waiting for input, not stuck.
     InputIdle = "input-idle";
+    /// Flink's REST metrics (backpressure, watermarks, rates) have not been refreshed for a
+    /// while: its JobManager's metric fetcher waits on a query, so nothing is judged from them.
+    MetricsStale = "metrics-stale";
     /// The last completed checkpoint is too old.
     CheckpointOverdue = "checkpoint-overdue";
     /// Checkpoints failed since the last completed one.

@@ -10,7 +10,8 @@
 //!   offsets), is critical; a rebalance or a partition without a commit is a warning; its
 //!   Burrow-style status over the sampled window ([`crate::consumer_status`]) counts as it says;
 //! - a Flink vertex is graded by its backpressure and its watermark lag; a watermark stalled
-//!   for `watermark_stalled_seconds` is critical;
+//!   for `watermark_stalled_seconds` is critical; figures Flink last refreshed more than
+//!   [`FLINK_METRICS_STALE_SECONDS`] ago are not graded at all (unknown);
 //! - a job's last completed checkpoint older than `checkpoint_age_factor` expected intervals is
 //!   critical, checkpoints failed since it a warning;
 //! - a TaskManager is graded by its heap and its CPU load;
@@ -235,9 +236,37 @@ pub struct VertexFacts {
     pub watermark_lag_seconds: Option<f64>,
     /// Seconds the watermark has not moved.
     pub watermark_stalled_seconds: Option<f64>,
+    /// How old Flink's REST metrics were when read (the backpressure answer's `end-timestamp`):
+    /// the time since the JobManager last refreshed its metric store.
+    pub metrics_age_seconds: Option<f64>,
+}
+
+/// Flink refreshes the metrics its REST API serves at most every `metrics.fetcher.update-interval`
+/// (10 s by default) while someone asks. Older than this, the refresh is stuck: the JobManager
+/// waits on a metric query to a TaskManager that will never answer (one lost while asked) for
+/// up to `web.timeout` (10 min by default), and meanwhile serves the last figures unchanged, so a
+/// frozen watermark would read as a stalled job.
+pub const FLINK_METRICS_STALE_SECONDS: f64 = 30.0;
+
+impl VertexFacts {
+    /// The age of the figures when Flink stopped refreshing them, else `None`.
+    pub fn stale_for(&self) -> Option<f64> {
+        self.metrics_age_seconds
+            .filter(|a| *a > FLINK_METRICS_STALE_SECONDS)
+    }
 }
 
 pub fn vertex(f: &VertexFacts, t: &Thresholds) -> Verdict {
+    if let Some(age) = f.stale_for() {
+        return Verdict::unknown(
+            ReasonCode::MetricsStale,
+            format!(
+                "Flink's metrics for this vertex are {age:.0} s old: its JobManager's metric \
+                 fetcher is stuck (after a lost TaskManager it can wait out web.timeout, 10 min \
+                 by default); backpressure and watermarks not judged"
+            ),
+        );
+    }
     let mut verdicts = Vec::new();
     if let Some(bp) = f.backpressure {
         let h = Health::grade(bp, t.backpressure_warning, t.backpressure_critical);
@@ -276,7 +305,8 @@ pub fn vertex(f: &VertexFacts, t: &Thresholds) -> Verdict {
     }
     Verdict::worst(
         verdicts,
-        "no backpressure or watermark data for this vertex",
+        "Flink serves no backpressure or watermarks for this vertex (none yet, or its \
+         JobManager's metric fetcher is stuck)",
     )
 }
 
@@ -478,6 +508,28 @@ mod tests {
         let v = vertex(&f, &t());
         assert_eq!(v.health, Health::Critical);
         assert!(v.reason.contains("not advanced"), "{}", v.reason);
+    }
+
+    #[test]
+    fn figures_flink_stopped_refreshing_are_not_judged() {
+        // A frozen metric store: the watermark reads as stalled and the backpressure as high,
+        // but neither is a fact about the job now.
+        let frozen = |age: f64| VertexFacts {
+            backpressure: Some(0.95),
+            watermark_stalled_seconds: Some(600.0),
+            metrics_age_seconds: Some(age),
+            ..Default::default()
+        };
+        let v = vertex(&frozen(FLINK_METRICS_STALE_SECONDS + 1.0), &t());
+        assert_eq!(v.health, Health::Unknown);
+        assert!(v.has(ReasonCode::MetricsStale), "{v:?}");
+        assert!(!v.has(ReasonCode::WatermarkStalled), "{v:?}");
+        assert!(v.reason.contains("31 s old"), "{}", v.reason);
+        assert!(v.reason.contains("web.timeout"), "{}", v.reason);
+        // Fresh figures (the usual refresh lag of a second or two) are judged as ever.
+        let v = vertex(&frozen(2.0), &t());
+        assert_eq!(v.health, Health::Critical);
+        assert!(v.has(ReasonCode::WatermarkStalled), "{v:?}");
     }
 
     #[test]

@@ -99,6 +99,33 @@ async fn serve(mut stream: TcpStream) {
                 .to_string(),
             ),
             ("part500", _) => (500, "internal error".to_string()),
+            // A JobManager whose metric store stopped refreshing 5 minutes ago (its fetcher
+            // waits on a query to a lost TaskManager): the source reads as backpressured and
+            // the sink as busy, the figures of a bottleneck, but they are that old.
+            ("frozen", "/jobs/overview") => (200, overview),
+            ("frozen", p) if p == format!("/jobs/{JOB_ID}") => (
+                200,
+                json!({"jid": JOB_ID, "name": "orders", "state": "RUNNING", "now": 2,
+                    "vertices": [
+                        {"id": "v1", "name": "Source: orders", "parallelism": 1, "status": "RUNNING"},
+                        {"id": "v2", "name": "Sink: totals", "parallelism": 1, "status": "RUNNING"}],
+                    "plan": {"nodes": [{"id": "v1"}, {"id": "v2", "inputs": [{"id": "v1"}]}]}})
+                .to_string(),
+            ),
+            ("frozen", p) if p.ends_with("/backpressure") => {
+                let (ratio, busy) = if p.contains("/v1/") { (0.95, 0.0) } else { (0.0, 0.99) };
+                let refreshed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64
+                    - 300_000;
+                (
+                    200,
+                    json!({"status": "ok", "backpressureLevel": "high", "end-timestamp": refreshed,
+                        "subtasks": [{"subtask": 0, "ratio": ratio, "busyRatio": busy}]})
+                    .to_string(),
+                )
+            }
             _ => (404, "{}".to_string()),
         }
     };
@@ -318,6 +345,32 @@ async fn a_vertex_answering_500_is_a_partial_answer_not_a_failed_query() {
     assert!(unread.contains("/checkpoints with HTTP 500"), "{unread}");
     assert!(notice.starts_with("partial answer: "), "{notice}");
     assert_other_query_ok(&b);
+}
+
+#[tokio::test]
+async fn figures_flink_stopped_refreshing_are_unknown_and_name_no_bottleneck() {
+    let port = start_stub().await;
+    let host = PluginHost::start().await;
+    let ds = DatasourceConfig::new(json!({
+        "flinkUrl": format!("http://127.0.0.1:{port}/frozen"),
+        "queryTimeoutSeconds": 2,
+    }));
+    let mut answers = host
+        .query(&ds, &[Query::new("A", "backpressure", json!({}))])
+        .await;
+    let a = answers.remove("A").expect("answer A");
+    let vertices = a.frame("vertices");
+    assert_eq!(vertices.len(), 2);
+    for i in 0..2 {
+        let row = vertices.row(i);
+        assert_eq!(row["status"], "unknown", "{row:?}");
+        assert_eq!(row["bottleneck"], false, "{row:?}");
+        let reason = row["reason"].as_str().unwrap_or_default();
+        for said in ["metrics for this vertex are 300 s old", "web.timeout"] {
+            assert!(reason.contains(said), "{said}: {reason}");
+        }
+    }
+    assert_eq!(vertices.meta["custom"]["bottlenecks"], json!([]));
 }
 
 #[tokio::test]

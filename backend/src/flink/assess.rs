@@ -5,7 +5,7 @@ use pipeline_model::job_health::{self, JobInput, VertexInput};
 use pipeline_model::rules::{self, Verdict, VertexFacts};
 use pipeline_model::Thresholds;
 
-use super::snapshot::{JobSnapshot, TaskManagerSnapshot};
+use super::snapshot::{JobSnapshot, TaskManagerSnapshot, VertexSnapshot};
 use super::watermark_history::{WatermarkHistory, WatermarkTrend};
 
 #[derive(Debug, Clone)]
@@ -33,19 +33,22 @@ pub struct JobAssessment {
 
 /// The facts of one vertex as the judgement takes them: a watermark counts as stalled only when
 /// it did not move since the previous reading.
-pub fn vertex_facts(
-    backpressure: Option<f64>,
-    busy: Option<f64>,
+fn vertex_facts(
+    v: &VertexSnapshot,
     watermark_lag_seconds: Option<f64>,
     trend: Option<WatermarkTrend>,
+    now_ms: i64,
 ) -> VertexFacts {
     VertexFacts {
-        backpressure,
-        busy,
+        backpressure: v.backpressure,
+        busy: v.busy,
         watermark_lag_seconds,
         watermark_stalled_seconds: trend
             .filter(|tr| tr.advanced == Some(false))
             .map(|tr| tr.stalled_seconds),
+        metrics_age_seconds: v
+            .metrics_refreshed_ms
+            .map(|at| (now_ms - at).max(0) as f64 / 1000.0),
     }
 }
 
@@ -67,7 +70,7 @@ pub fn assess_job(
                 (Some(h), Some(w)) => Some(h.observe(&job.id, &v.id, w, now_ms)),
                 _ => None,
             };
-            (lag, trend, vertex_facts(v.backpressure, v.busy, lag, trend))
+            (lag, trend, vertex_facts(v, lag, trend, now_ms))
         })
         .collect();
     let input = JobInput {
@@ -126,8 +129,8 @@ pub fn assess_task_manager(tm: &TaskManagerSnapshot, t: &Thresholds) -> Verdict 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flink::snapshot::{Edge, VertexSnapshot};
-    use pipeline_model::Health;
+    use crate::flink::snapshot::Edge;
+    use pipeline_model::{Health, ReasonCode};
 
     fn vertex(id: &str, bp: f64, busy: f64, watermark: Option<i64>) -> VertexSnapshot {
         VertexSnapshot {
@@ -192,5 +195,32 @@ mod tests {
             "{}",
             slow.verdict.reason
         );
+    }
+
+    #[test]
+    fn figures_of_a_frozen_metric_store_name_no_stall_and_no_bottleneck() {
+        // Flink's REST served the same figures for the whole window: its last refresh was
+        // before the first reading.
+        let mut frozen = job();
+        for v in &mut frozen.vertices {
+            v.metrics_refreshed_ms = Some(5_000);
+        }
+        let h = WatermarkHistory::default();
+        let t = Thresholds::default();
+        assess_job(&frozen, Some(&h), &t, 10_000);
+        let later = 10_000 + (t.watermark_stalled_seconds as i64 + 1) * 1000;
+        let a = assess_job(&frozen, Some(&h), &t, later);
+        assert_eq!(a.bottleneck, None);
+        for v in &a.vertices {
+            assert_eq!(v.verdict.health, Health::Unknown, "{:?}", v.verdict);
+            assert!(v.verdict.has(ReasonCode::MetricsStale), "{:?}", v.verdict);
+        }
+        // Refreshed during the request (its clock a little ahead of ours): judged as ever.
+        let mut fresh = job();
+        for v in &mut fresh.vertices {
+            v.metrics_refreshed_ms = Some(later + 300);
+        }
+        let a = assess_job(&fresh, None, &t, later);
+        assert_eq!(a.bottleneck.as_deref(), Some("slow"));
     }
 }

@@ -89,6 +89,9 @@ pub struct Backpressure {
     /// "ok" once sampled; "deprecated" while Flink has no numbers yet.
     pub status: String,
     pub backpressure_level: Option<String>,
+    /// When the JobManager last refreshed the metrics behind this answer (epoch ms).
+    #[serde(rename = "end-timestamp", deserialize_with = "lenient_number")]
+    pub end_timestamp: Option<f64>,
     pub subtasks: Vec<SubtaskBackpressure>,
 }
 

@@ -76,6 +76,17 @@ fn pipeline() -> (MutexGuard<'static, ()>, &'static RoasPipeline) {
     }
     bed.flink()
         .wait_job_running(&bed.job_id(), Duration::from_secs(120));
+    // A TaskManager killed by the test before can leave Flink serving frozen metrics for its
+    // web.timeout (60 s on the bed): judged from those, nothing would turn green.
+    if let Err(e) = bed
+        .flink()
+        .wait_task_metrics(&bed.job_id(), Duration::from_secs(120))
+    {
+        panic!(
+            "the bed did not come back to health: {e}\njobmanager log:\n{}",
+            pipeline_tests::bed::process::log_tail(&bed.flink().jobmanager_log(), 3000)
+        );
+    }
     (turn, bed)
 }
 

@@ -37,6 +37,7 @@ pub fn apply_backpressure(vertex: &mut VertexSnapshot, b: &model::Backpressure) 
     vertex.backpressure_level = b.backpressure_level.clone();
     vertex.backpressure = max(|s| s.ratio);
     vertex.busy = max(|s| s.busy_ratio);
+    vertex.metrics_refreshed_ms = b.end_timestamp.map(|t| t as i64);
     vertex.subtasks = b
         .subtasks
         .iter()
@@ -167,6 +168,13 @@ mod tests {
         assert_eq!(v.busy, Some(0.9));
         assert_eq!(v.subtasks.len(), 2);
         assert_eq!(v.backpressure_level.as_deref(), Some("high"));
+        assert_eq!(v.metrics_refreshed_ms, None);
+        let b: model::Backpressure = serde_json::from_value(serde_json::json!({
+            "status": "ok", "end-timestamp": 1_796_360_157_917_i64, "subtasks": []
+        }))
+        .unwrap();
+        apply_backpressure(&mut v, &b);
+        assert_eq!(v.metrics_refreshed_ms, Some(1_796_360_157_917));
     }
 
     #[test]

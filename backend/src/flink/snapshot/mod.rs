@@ -117,6 +117,8 @@ pub struct VertexSnapshot {
     pub backpressure: Option<f64>,
     /// Max over subtasks of the busy ratio (0..1).
     pub busy: Option<f64>,
+    /// When Flink last refreshed the metrics it answered with (epoch ms, its clock).
+    pub metrics_refreshed_ms: Option<i64>,
     pub subtasks: Vec<SubtaskLoad>,
     /// Minimum input watermark over subtasks (ms); `None` before the first watermark.
     pub watermark_ms: Option<i64>,

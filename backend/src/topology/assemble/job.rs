@@ -76,7 +76,9 @@ pub(super) fn add_job(graph: &mut Graph, job: &JobFacts, t: &Thresholds) {
             }
         }
         node.judged(verdict);
-        if let (Some(partial), Health::Ok) = (&job.partial, node.health) {
+        // A vertex unknown for want of figures says which request failed, not only that
+        // figures are missing.
+        if let (Some(partial), Health::Ok | Health::Unknown) = (&job.partial, node.health) {
             node.reason = format!("{}; partial data: {partial}", node.reason);
         }
         graph.add(node);

@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -155,6 +155,11 @@ impl FlinkCluster {
         set("heartbeat.timeout", "10000".into());
         // The REST API's metric store (backpressure, busy ratios) refreshes every second.
         set("metrics.fetcher.update-interval", "1000".into());
+        // A metric query to a TaskManager lost while asked holds that refresh back (and with it
+        // every later one) for web.timeout, 10 min by default: the REST API would serve frozen
+        // figures that long after each TaskManager kill. 60 s keeps it past the plugin's
+        // staleness limit (FLINK_METRICS_STALE_SECONDS, 30 s), so the stale case can be seen.
+        set("web.timeout", "60000".into());
         // In-flight data sized to ~1 s of throughput, as in production: a slow operator
         // backpressures its inputs in seconds instead of after megabytes of buffers.
         set(

@@ -143,6 +143,51 @@ impl FlinkCluster {
         );
     }
 
+    /// Waits until the JobManager serves current task metrics for every vertex of job `id`:
+    /// each backpressure answer `ok` (not the `deprecated` of an empty metric store) and
+    /// refreshed within the last 10 s. After a TaskManager is lost while asked for its metrics,
+    /// the JobManager serves frozen ones for `web.timeout`, so a test that starts from health
+    /// waits for them too. Err with what was seen last.
+    pub fn wait_task_metrics(&self, id: &str, bound: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + bound;
+        let mut last = String::from("no answer");
+        while Instant::now() < deadline {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let seen: Result<Vec<(String, Option<i64>)>, String> =
+                self.vertices(id).and_then(|vs| {
+                    vs.iter()
+                        .map(|v| {
+                            let b =
+                                self.get(&format!("/jobs/{id}/vertices/{}/backpressure", v.id))?;
+                            let status = b["status"].as_str().unwrap_or_default().to_string();
+                            Ok((
+                                status,
+                                b["end-timestamp"].as_i64().map(|t| (now_ms - t) / 1000),
+                            ))
+                        })
+                        .collect()
+                });
+            match seen {
+                Ok(s)
+                    if !s.is_empty()
+                        && s.iter()
+                            .all(|(st, age)| st == "ok" && age.is_some_and(|a| a < 10)) =>
+                {
+                    return Ok(())
+                }
+                Ok(s) => last = format!("per vertex (status, seconds since refresh) {s:?}"),
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(format!(
+            "no current task metrics for job {id} within {} s: {last}",
+            bound.as_secs()
+        ))
+    }
+
     /// `/jobs/:jid/vertices/:vid/backpressure`, reduced to the worst subtask.
     pub fn backpressure(&self, job: &str, vertex: &str) -> Result<Backpressure, String> {
         let v = self.get(&format!("/jobs/{job}/vertices/{vertex}/backpressure"))?;
