@@ -97,24 +97,32 @@ step "static checks"
 suite "cargo fmt" cargo fmt --all -- --check
 suite "typescript" npx tsc --noEmit -p tsconfig.json
 
-step "rust tests (unit + backend through the plugin host)"
+# The suites that start a bed (Kafka, Flink, PostgreSQL) mostly wait on it, so three run at
+# once: pytest beside the Rust tests, which run two executables at a time (`cargo xtask test`).
+# The browser tests follow the Rust tests: they read the frames the bed suites save.
+python_suites=(tests/packaging)
+[ -d tests/monitoring ] && python_suites+=(tests/monitoring)
+
+step "rust tests (unit + backend through the plugin host), two executables at a time"
+# pytest's bed is the test build's `bed` binary.
 wait "$TEST_BUILD"
-suite "cargo test" cargo test --workspace --no-fail-fast
+background "packaging and monitoring (pytest)" 0 python3 -m pytest -q --durations=15 "${python_suites[@]}"
+suite "cargo test" target/debug/xtask test 2
 
 if [ -d tests/browser ]; then
   suite "browser tests" node --test tests/browser/
 fi
-# plugin.json against Grafana's schema, dist/ layout and zips; the monitoring stack's configs.
-python_suites=(tests/packaging)
-[ -d tests/monitoring ] && python_suites+=(tests/monitoring)
-suite "packaging and monitoring (pytest)" python3 -m pytest -q --durations=15 "${python_suites[@]}"
 
 step "waiting for the background suites"
 wait
 for name in "${BACKGROUND[@]}"; do
   step "suite: $name (ran beside the others)"
-  tail -n 40 "tests/output/$name.log"
-  if [ "$(cat "tests/output/$name.rc")" = 0 ]; then SUITES_PASSED+=("$name"); else SUITES_FAILED+=("$name"); fi
+  # A failure shows its whole log; a pass its last lines (timings, counts).
+  if [ "$(cat "tests/output/$name.rc")" = 0 ]; then
+    tail -n 40 "tests/output/$name.log"; SUITES_PASSED+=("$name")
+  else
+    cat "tests/output/$name.log"; SUITES_FAILED+=("$name")
+  fi
 done
 
 step "summary"

@@ -2,6 +2,7 @@
 from provisioning/prometheus/prometheus.yml, and an HTTP server for exposition samples."""
 import copy
 import http.server
+import os
 import re
 import socket
 import subprocess
@@ -16,10 +17,25 @@ import yaml
 from stack import ALERTS_YML, require_tool
 
 
+# Ports below the kernel's ephemeral range (32768 and up), where a port handed out for `:0` may
+# be taken by any outgoing connection before the server binds it (the Rust beds running beside
+# these tests make many), and apart from the beds' own 20000..32000.
+_PORTS = range(12000, 20000)
+_next_port = iter(range(len(_PORTS)))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free right now, probed from a per-process offset."""
+    offset = os.getpid() * 7919 % len(_PORTS)
+    for n in _next_port:
+        port = _PORTS[(offset + n) % len(_PORTS)]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {_PORTS.start}..{_PORTS.stop}")
 
 
 def derive_config(provisioned, targets, scrape_interval="1s"):

@@ -304,8 +304,10 @@ impl PluginHost {
         let response = DataClient::new(self.channel.clone())
             .query_data(request)
             .await
+            // Debug, not Display: a "transport error" names its cause (hyper's, h2's) only
+            // in its source.
             .unwrap_or_else(|s| {
-                panic!("QueryData failed as a whole (it must answer per query): {s}")
+                panic!("QueryData failed as a whole (it must answer per query): {s:?}")
             })
             .into_inner();
         response

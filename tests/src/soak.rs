@@ -137,6 +137,9 @@ pub struct Report {
     pub plugin_exited: bool,
     /// The plugin's last log lines (its own, not the HTTP/2 libraries'), kept when it exited.
     pub last_words: String,
+    /// The plugin's HTTP/2 log lines about errors, go-aways and resets: where to look when a
+    /// request failed as a whole (a transport error) while the plugin stayed up.
+    pub connection_log: String,
 }
 
 /// RSS, threads and open files of a live process, from /proc.
@@ -161,7 +164,7 @@ pub fn run(bed: &Bed, ds: DatasourceConfig, length: Duration, hold: Duration) ->
     let t0 = Instant::now();
     let ds = Arc::new(Mutex::new(ds));
     let actions = Arc::new(Mutex::new(Vec::new()));
-    let (replies, samples, exited, last_words) = std::thread::scope(|s| {
+    let (replies, samples, exited, last_words, connection_log) = std::thread::scope(|s| {
         s.spawn(|| take_actions(bed, &ds, &actions, t0, length, hold));
         runtime.block_on(query_loop(host, ds.clone(), t0, length))
     });
@@ -172,6 +175,7 @@ pub fn run(bed: &Bed, ds: DatasourceConfig, length: Duration, hold: Duration) ->
         actions,
         plugin_exited: exited,
         last_words,
+        connection_log,
     }
 }
 
@@ -225,7 +229,7 @@ async fn query_loop(
     ds: Arc<Mutex<DatasourceConfig>>,
     t0: Instant,
     length: Duration,
-) -> (Vec<Reply>, Vec<Sample>, bool, String) {
+) -> (Vec<Reply>, Vec<Sample>, bool, String, String) {
     let pid = host.pid().expect("the plugin's pid");
     let host = Arc::new(host);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -274,20 +278,35 @@ async fn query_loop(
     } else {
         String::new()
     };
-    (replies, samples, exited, last_words)
+    let connection_log = connection_log(&host.log());
+    (replies, samples, exited, last_words, connection_log)
+}
+
+/// Whether a log line is the HTTP/2 libraries' (h2, hyper) rather than the plugin's own.
+fn is_http2(line: &str) -> bool {
+    ["\"target\":\"h2", "\"target\":\"hyper"]
+        .iter()
+        .any(|t| line.contains(t))
 }
 
 /// The last 40 lines of the plugin's log that are not the HTTP/2 libraries' debug chatter.
 fn last_words(log: &str) -> String {
-    let own: Vec<&str> = log
+    let own: Vec<&str> = log.lines().filter(|l| !is_http2(l)).collect();
+    own[own.len().saturating_sub(40)..].join("\n")
+}
+
+/// The last 30 HTTP/2 log lines of the plugin that tell of a failing stream or connection.
+fn connection_log(log: &str) -> String {
+    let failing: Vec<&str> = log
         .lines()
+        .filter(|l| is_http2(l))
         .filter(|l| {
-            !["\"target\":\"h2", "\"target\":\"hyper"]
+            ["error", "GoAway", "go_away", "reset"]
                 .iter()
-                .any(|t| l.contains(t))
+                .any(|w| l.contains(w))
         })
         .collect();
-    own[own.len().saturating_sub(40)..].join("\n")
+    failing[failing.len().saturating_sub(30)..].join("\n")
 }
 
 async fn ask(host: &PluginHost, ds: &DatasourceConfig, panel: Panel, t0: Instant) -> Reply {

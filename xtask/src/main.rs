@@ -6,6 +6,8 @@
 //!   them, plus `dist/<plugin-id>-<version>.zip`.
 //! - `cargo xtask fuzz [SECONDS] [TARGET...]`: installs cargo-fuzz if needed and runs the fuzz
 //!   targets of `fuzz/` (see [`fuzz`]).
+//! - `cargo xtask test [LANES] [-- ARGS]`: every Rust test, LANES test executables at once
+//!   (see [`test_lanes`]).
 //! - `cargo xtask contract`: writes the TypeScript generated from model/ (query types,
 //!   thresholds, health colours, frame names); a test fails when the committed files drift.
 
@@ -16,6 +18,7 @@ use std::process::Command;
 
 mod contract;
 mod fuzz;
+mod test_lanes;
 
 const DATASOURCE_ID: &str = "pipelinehealth-kafkaflink-datasource";
 const PANEL_ID: &str = "pipelinehealth-topology-panel";
@@ -31,7 +34,11 @@ fn main() {
         Some("dist") => dist(),
         Some("contract") => contract::contract(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
-        _ => Err("usage: cargo xtask <tools|dist|contract|fuzz [SECONDS] [TARGET...]>".into()),
+        Some("test") => test_lanes::test(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <tools|dist|contract|fuzz [SECONDS] [TARGET...]|test [LANES] [-- ARGS]>"
+                .into(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -51,6 +51,9 @@ fn main() {
     for p in problems.iter().take(20) {
         println!("  {p}");
     }
+    if !problems.is_empty() {
+        println!("the plugin's HTTP/2 errors:\n{}", report.connection_log);
+    }
     if !problems.is_empty() || !grew.is_empty() || report.plugin_exited {
         std::process::exit(1);
     }

@@ -31,9 +31,10 @@ fn three_minutes_of_a_dashboard_with_faults_answers_every_panel_and_nothing_grow
     let problems = report.problems();
     assert!(
         problems.is_empty(),
-        "{} problems:\n{}",
+        "{} problems:\n{}\nthe plugin's HTTP/2 errors:\n{}",
         problems.len(),
-        problems.join("\n")
+        problems.join("\n"),
+        report.connection_log
     );
     assert_eq!(
         report.growth(),
