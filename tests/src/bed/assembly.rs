@@ -34,6 +34,7 @@ impl Bed {
     pub fn start(name: &str) -> Bed {
         let t0 = Instant::now();
         super::ensure_jars();
+        let _turn = startup_turn();
         let run_dir = super::run_dir(name);
         let kafka_bed = KafkaBed::start(&run_dir);
         for topic in TOPICS {
@@ -167,6 +168,28 @@ impl Bed {
             "rss_kib": self.rss_kib().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         })
     }
+}
+
+/// Held while a bed starts, across processes: the test command runs bed suites side by side
+/// (pytest's and the Rust ones), and starting a bed is the hungriest part of its life (six
+/// JVMs warming up, the SQL job planned). Three starting at once on 2 cores ran past Flink's
+/// submission bound in a rehearsal of CI; one at a time, then side by side, they do not. The
+/// lock ends with the file handle (also when the process dies).
+fn startup_turn() -> std::fs::File {
+    let path = super::cache_dir().join("bed-start.lock");
+    let _ = std::fs::create_dir_all(super::cache_dir());
+    let file = std::fs::File::create(&path)
+        .unwrap_or_else(|e| panic!("the bed's start lock {}: {e}", path.display()));
+    let waited = Instant::now();
+    file.lock()
+        .unwrap_or_else(|e| panic!("the bed's start lock {}: {e}", path.display()));
+    if waited.elapsed() > Duration::from_secs(1) {
+        println!(
+            "bed: waited {:.0} s for another bed to finish starting",
+            waited.elapsed().as_secs_f64()
+        );
+    }
+    file
 }
 
 /// The whole bed of this test binary, started on first use and shared by its tests.
