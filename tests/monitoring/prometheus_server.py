@@ -18,8 +18,8 @@ from stack import ALERTS_YML, require_tool
 
 
 # Ports below the kernel's ephemeral range (32768 and up), where a port handed out for `:0` may
-# be taken by any outgoing connection before the server binds it (the Rust beds running beside
-# these tests make many), and apart from the beds' own 20000..32000.
+# be taken by any outgoing connection (a scrape, a Kafka client) before the server binds it,
+# and apart from the Rust beds' own 20000..32000.
 _PORTS = range(12000, 20000)
 _next_port = iter(range(len(_PORTS)))
 

@@ -1,9 +1,10 @@
 //! `cargo xtask test [LANES] [-- ARGS]`: every Rust test of the workspace, what
-//! `cargo test --workspace --no-fail-fast` runs, with LANES (default 2) test executables running
-//! at once. `cargo test` runs one executable after another and holds the build directory's lock
-//! while they run; the bed suites spend most of their time waiting on Kafka and Flink, so two at
-//! a time roughly halve the wall time on a 2-core machine. ARGS go to every test executable
-//! (`-- --nocapture`).
+//! `cargo test --workspace --no-fail-fast` runs, with LANES (default 1) test executables running
+//! at once. `cargo test` itself runs one executable after another and holds the build
+//! directory's lock while they run, so lanes need this runner. On a 2-core machine one lane is
+//! right: two bed suites side by side ran each about 1.7 times slower (a bed keeps its JVMs
+//! busy), which gained nothing and made timing bounds fail; more cores can take more. ARGS go
+//! to every test executable (`-- --nocapture`).
 //!
 //! Each executable's output goes to `tests/output/rust/<name>.log` as it runs and is printed
 //! whole when it ends, so lanes never interleave; a table of durations ends the run.
@@ -20,9 +21,9 @@ use serde_json::Value;
 
 use super::{root, run, Result};
 
-/// The longest suites, longest first, so that they start first and the short ones fill the
-/// other lanes around them (each starts a bed of its own; two full beds at a time fit a
-/// 2-core, 24 GiB machine). A suite missing here only runs later, never not at all.
+/// The longest suites, longest first, so that with several lanes they start first and the
+/// short ones fill the other lanes around them. A suite missing here only runs later, never
+/// not at all.
 const LONGEST_FIRST: &[&str] = &["bed_pipeline", "pipeline_real", "kafka_real", "bed_kafka"];
 
 /// One test executable as cargo built it.
@@ -54,7 +55,7 @@ pub fn test(args: &[String]) -> Result<()> {
             .ok()
             .filter(|&n| n > 0)
             .ok_or(format!("LANES must be a number above 0, not `{n}`"))?,
-        None => 2,
+        None => 1,
     };
     // Doc tests are compiled by rustdoc, not listed as executables: cargo runs them, briefly.
     run(Command::new("cargo").args(["test", "--workspace", "--doc"]))?;

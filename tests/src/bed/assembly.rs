@@ -170,11 +170,10 @@ impl Bed {
     }
 }
 
-/// Held while a bed starts, across processes: the test command runs bed suites side by side
-/// (pytest's and the Rust ones), and starting a bed is the hungriest part of its life (six
-/// JVMs warming up, the SQL job planned). Three starting at once on 2 cores ran past Flink's
-/// submission bound in a rehearsal of CI; one at a time, then side by side, they do not. The
-/// lock ends with the file handle (also when the process dies).
+/// Held while a bed starts, across processes (`cargo xtask test` with lanes, pytest's bed beside
+/// a Rust suite): starting a bed is the hungriest part of its life (six JVMs warming up, the
+/// SQL job planned), and three starting at once on 2 cores ran past Flink's submission bound.
+/// The lock ends with the file handle, also when the process dies.
 fn startup_turn() -> std::fs::File {
     let path = super::cache_dir().join("bed-start.lock");
     let _ = std::fs::create_dir_all(super::cache_dir());
